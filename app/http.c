@@ -1,0 +1,203 @@
+/*
+ * http.c: CGI variables in, one buffered response out; see http.h.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "http.h"
+#include "util.h"
+
+static const struct {
+	const char		*name;
+	enum http_method	 method;
+} http_methods[] = {
+	{ "GET", HTTP_GET }, { "HEAD", HTTP_HEAD }, { "POST", HTTP_POST },
+	{ "PATCH", HTTP_PATCH }, { "DELETE", HTTP_DELETE }, { "PUT", HTTP_PUT },
+};
+
+static const char *
+http_param(FCGX_Request *fcgi, const char *name)
+{
+	return FCGX_GetParam(name, fcgi->envp);
+}
+
+void
+http_request_init(struct request *req, FCGX_Request *fcgi)
+{
+	size_t i;
+
+	memset(req, 0, sizeof(*req));
+	req->fcgi = fcgi;
+	req->started_us = util_monotonic_us();
+	req->method_name = http_param(fcgi, "REQUEST_METHOD");
+	if (req->method_name == NULL)
+		req->method_name = "";
+	for (i = 0; i < ARRAY_SIZE(http_methods); i++)
+		if (strcmp(req->method_name, http_methods[i].name) == 0)
+			req->method = http_methods[i].method;
+	req->path = http_param(fcgi, "DOCUMENT_URI");
+	if (req->path == NULL)
+		req->path = http_param(fcgi, "SCRIPT_NAME");
+	if (req->path == NULL)
+		req->path = "/";
+	req->query = http_param(fcgi, "QUERY_STRING");
+	if (req->query == NULL)
+		req->query = "";
+	req->content_type = http_param(fcgi, "CONTENT_TYPE");
+	req->content_length = http_param(fcgi, "CONTENT_LENGTH");
+	req->if_none_match = http_param(fcgi, "HTTP_IF_NONE_MATCH");
+	req->authorization = http_param(fcgi, "HTTP_AUTHORIZATION");
+	req->idempotency_key = http_param(fcgi, "HTTP_IDEMPOTENCY_KEY");
+	req->request_id = http_param(fcgi, "REQUEST_ID");
+	if (req->request_id == NULL)
+		req->request_id = "-";
+	req->remote_addr = http_param(fcgi, "REMOTE_ADDR");
+	buf_init(&req->body, HTTP_MAX_BODY);
+}
+
+void
+http_request_free(struct request *req)
+{
+	buf_free(&req->body);
+}
+
+int
+http_read_body(struct request *req)
+{
+	char chunk[8192];
+	uint64_t expect = 0;
+	int n;
+
+	if (req->content_length != NULL && req->content_length[0] != '\0' &&
+	    util_parse_u64(req->content_length, 0, UINT64_MAX / 2, &expect) != 0)
+		return 400;
+	if (expect > HTTP_MAX_BODY)
+		return 413;
+	while ((n = FCGX_GetStr(chunk, sizeof(chunk), req->fcgi->in)) > 0) {
+		if (buf_append(&req->body, chunk, (size_t)n) != 0)
+			return 413;
+	}
+	if (req->body.len != expect)
+		return 400;	/* truncated upload */
+	if (req->body.data == NULL)
+		buf_append(&req->body, "", 0);
+	return 0;
+}
+
+void
+http_response_init(struct response *res)
+{
+	memset(res, 0, sizeof(*res));
+	buf_init(&res->headers, HTTP_MAX_HEADERS);
+	buf_init(&res->body, HTTP_MAX_RESPONSE);
+}
+
+void
+http_response_reset(struct response *res)
+{
+	res->status = 0;
+	res->content_type = NULL;
+	buf_reset(&res->headers);
+	buf_reset(&res->body);
+}
+
+void
+http_response_free(struct response *res)
+{
+	buf_free(&res->headers);
+	buf_free(&res->body);
+}
+
+void
+http_header(struct response *res, const char *name, const char *value)
+{
+	buf_printf(&res->headers, "%s: %s\r\n", name, value);
+}
+
+void
+http_json(struct response *res, int status, const char *body, size_t len)
+{
+	res->status = status;
+	res->content_type = "application/json";
+	buf_reset(&res->body);
+	buf_append(&res->body, body, len);
+}
+
+const char *
+http_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+void
+http_problem(struct response *res, int status, const char *detail)
+{
+	char type[64];
+
+	res->status = status;
+	res->content_type = "application/problem+json";
+	buf_reset(&res->body);
+	snprintf(type, sizeof(type), "about:blank");
+	buf_puts(&res->body, "{\"type\":");
+	buf_json_string(&res->body, type, strlen(type));
+	buf_puts(&res->body, ",\"title\":");
+	buf_json_string(&res->body, http_status_text(status),
+	    strlen(http_status_text(status)));
+	buf_printf(&res->body, ",\"status\":%d,\"detail\":", status);
+	buf_json_string(&res->body, detail, strlen(detail));
+	buf_puts(&res->body, "}");
+}
+
+int
+http_send(struct request *req, struct response *res)
+{
+	struct buf out;
+	int rc = 0, with_body;
+
+	if (res->status == 0)
+		http_problem(res, 500, "the handler produced no response");
+	if (res->body.overflow)
+		http_problem(res, 500, "response too large");
+	with_body = res->status != 204 && res->status != 304 &&
+	    req->method != HTTP_HEAD;
+	buf_init(&out, HTTP_MAX_RESPONSE + HTTP_MAX_HEADERS + 256);
+	buf_printf(&out, "Status: %d %s\r\n", res->status,
+	    http_status_text(res->status));
+	if (res->content_type != NULL && res->status != 204 &&
+	    res->status != 304)
+		buf_printf(&out, "Content-Type: %s\r\n", res->content_type);
+	if (with_body)
+		buf_printf(&out, "Content-Length: %zu\r\n", res->body.len);
+	if (res->headers.len > 0)
+		buf_append(&out, res->headers.data, res->headers.len);
+	buf_append(&out, "\r\n", 2);
+	if (with_body && res->body.len > 0)
+		buf_append(&out, res->body.data, res->body.len);
+	if (out.overflow ||
+	    FCGX_PutStr(out.data, (int)out.len, req->fcgi->out) < 0)
+		rc = -1;
+	buf_free(&out);
+	return rc;
+}

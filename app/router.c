@@ -1,0 +1,138 @@
+/*
+ * router.c: the route table and the checks every request passes before a
+ * handler runs: path, method (404 / 405 with Allow), admin bearer token
+ * (401 with WWW-Authenticate, compared in constant time).
+ *
+ * A pattern ending in "/:id" matches one more path segment that must be a
+ * decimal id in 1..2^63-1; anything else there is a 404, never a 400, since
+ * the path names no resource.  HEAD is served by the GET handler.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "app.h"
+#include "util.h"
+
+#define ROUTE_ADMIN	0x1
+
+struct route {
+	const char		*pattern;	/* "/api/products/:id" */
+	enum http_method	 method;
+	app_handler		 handler;
+	int			 flags;
+	enum metrics_route	 metric;
+	const char		*name;
+};
+
+static const struct route routes[] = {
+	{ "/healthz", HTTP_GET, health_get, 0, METRICS_ROUTE_HEALTHZ,
+	    "healthz" },
+};
+
+/* 1 when path matches pattern; *id receives the :id segment. */
+static int
+router_match(const char *pattern, const char *path, uint64_t *id)
+{
+	size_t plen = strlen(pattern);
+
+	*id = 0;
+	if (plen > 4 && strcmp(pattern + plen - 4, "/:id") == 0) {
+		size_t prefix = plen - 3;	/* keeps the slash */
+		if (strncmp(path, pattern, prefix) != 0)
+			return 0;
+		return util_parse_u64(path + prefix, 1, INT64_MAX, id) == 0 &&
+		    path[prefix] != '0';
+	}
+	return strcmp(pattern, path) == 0;
+}
+
+/* Constant-time check of "Authorization: Bearer <token>". */
+static int
+router_authorized(const struct app *app, const struct request *req)
+{
+	const char *token = app->conf->http_admin_token;
+	const char *auth = req->authorization;
+
+	if (token[0] == '\0' || auth == NULL ||
+	    strncasecmp(auth, "Bearer ", 7) != 0)
+		return 0;
+	auth += 7;
+	while (*auth == ' ')
+		auth++;
+	return util_ct_equal(auth, strlen(auth), token, strlen(token));
+}
+
+static void
+router_allow(struct response *res, const char *path)
+{
+	char allow[64] = "";
+	size_t i;
+	uint64_t id;
+
+	for (i = 0; i < ARRAY_SIZE(routes); i++) {
+		const char *m = NULL;
+
+		if (!router_match(routes[i].pattern, path, &id))
+			continue;
+		switch (routes[i].method) {
+		case HTTP_GET: m = "GET, HEAD"; break;
+		case HTTP_POST: m = "POST"; break;
+		case HTTP_PATCH: m = "PATCH"; break;
+		case HTTP_DELETE: m = "DELETE"; break;
+		default: continue;
+		}
+		if (allow[0] != '\0')
+			strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
+		strncat(allow, m, sizeof(allow) - strlen(allow) - 1);
+	}
+	http_header(res, "Allow", allow);
+}
+
+void
+router_dispatch(struct app *app, struct request *req, struct response *res)
+{
+	enum http_method method = req->method == HTTP_HEAD ? HTTP_GET :
+	    req->method;
+	int path_known = 0;
+	uint64_t id;
+	size_t i;
+
+	req->route = "unknown";
+	for (i = 0; i < ARRAY_SIZE(routes); i++) {
+		const struct route *r = &routes[i];
+
+		if (!router_match(r->pattern, req->path, &id))
+			continue;
+		path_known = 1;
+		req->route = r->name;
+		if (r->method != method)
+			continue;
+		if ((r->flags & ROUTE_ADMIN) && !router_authorized(app, req)) {
+			http_header(res, "WWW-Authenticate",
+			    "Bearer realm=\"catalog admin\"");
+			http_problem(res, 401,
+			    "this endpoint needs Authorization: Bearer <admin token>");
+			return;
+		}
+		r->handler(app, req, res, id);
+		return;
+	}
+	if (path_known) {
+		router_allow(res, req->path);
+		http_problem(res, 405, "method not allowed on this resource");
+		return;
+	}
+	http_problem(res, 404, "no such resource");
+}
+
+enum metrics_route
+router_metric(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(routes); i++)
+		if (strcmp(routes[i].name, name) == 0)
+			return routes[i].metric;
+	return METRICS_ROUTE_OTHER;
+}

@@ -1,0 +1,620 @@
+/*
+ * cache.c: cache-aside over libmemcached.  The design, the key rule, the
+ * invalidation rule and the breaker are described in cache.h; this file
+ * only implements them.
+ *
+ * Value layout: "CV1 <soft-expiry-ms> <etag>\n<body>".
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "log.h"
+#include "util.h"
+
+#define CACHE_LOCK_TTL		5	/* seconds a loader may hold lk:<key> */
+#define CACHE_GRACE_MAX		300	/* seconds a stale copy is kept */
+#define CACHE_HEADER_MAX	64
+
+struct cache_shared *
+cache_shared_create(void)
+{
+	void *p;
+
+	p = mmap(NULL, sizeof(struct cache_shared), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, 0, sizeof(struct cache_shared));
+	return p;
+}
+
+int
+cache_key_valid(const char *key, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > CACHE_KEY_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char ch = key[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == ':' || ch == '=' ||
+		    ch == '.' || ch == '_' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+cache_tune(memcached_st *mc, const struct conf *conf)
+{
+	uint64_t ms = conf->cache_timeout_ms;
+
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, ms);
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, ms);
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, ms * 1000);
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SND_TIMEOUT, ms * 1000);
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_VERIFY_KEY, 1);
+	/* consistent hashing (ketama, md5); libmemcached's default is modulo */
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_KETAMA, 1);
+	/* our breaker decides when a server is retried */
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 0);
+}
+
+/* Splits "host:port" (or "[v6]:port") into its parts. */
+static int
+cache_split(const char *item, size_t len, char *host, size_t hostsize,
+    unsigned *port)
+{
+	const char *colon = NULL;
+	uint64_t p;
+	size_t i, hl;
+
+	for (i = 0; i < len; i++)
+		if (item[i] == ':')
+			colon = item + i;
+	if (colon == NULL)
+		return -1;
+	hl = (size_t)(colon - item);
+	if (hl >= 2 && item[0] == '[' && item[hl - 1] == ']') {
+		item++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= hostsize)
+		return -1;
+	memcpy(host, item, hl);
+	host[hl] = '\0';
+	if (util_parse_u64n(colon + 1, len - (size_t)(colon + 1 - item), 1,
+	    65535, &p) != 0)
+		return -1;
+	*port = (unsigned)p;
+	return 0;
+}
+
+int
+cache_open(struct cache *c, const struct conf *conf,
+    struct cache_shared *shared, struct metrics *metrics)
+{
+	const char *p = conf->cache_servers;
+
+	memset(c, 0, sizeof(*c));
+	c->conf = conf;
+	c->shared = shared;
+	c->metrics = metrics;
+	c->load_wait_ms = 500;
+	if ((c->mc = memcached_create(NULL)) == NULL)
+		return -1;
+	cache_tune(c->mc, conf);
+	while (*p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char host[256];
+		unsigned port;
+
+		while (len > 0 && *p == ' ') {
+			p++;
+			len--;
+		}
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		if (c->nservers >= CACHE_MAX_SERVERS ||
+		    cache_split(p, len, host, sizeof(host), &port) != 0 ||
+		    memcached_server_add(c->mc, host, (in_port_t)port) !=
+		    MEMCACHED_SUCCESS) {
+			cache_close(c);
+			return -1;
+		}
+		snprintf(c->server_names[c->nservers],
+		    sizeof(c->server_names[0]), "%s:%u", host, port);
+		c->nservers++;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return c->nservers > 0 ? 0 : -1;
+}
+
+void
+cache_close(struct cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_MAX_SERVERS; i++)
+		if (c->single[i] != NULL)
+			memcached_free(c->single[i]);
+	if (c->mc != NULL)
+		memcached_free(c->mc);
+	c->mc = NULL;
+	memset(c->single, 0, sizeof(c->single));
+}
+
+static uint32_t
+cache_server_of(struct cache *c, const char *key, size_t len)
+{
+	uint32_t i = memcached_generate_hash(c->mc, key, len);
+
+	return i < c->nservers ? i : 0;
+}
+
+/* A one-server handle for probes and flushes of server i. */
+static memcached_st *
+cache_single(struct cache *c, uint32_t i)
+{
+	char host[256];
+	unsigned port;
+
+	if (c->single[i] != NULL)
+		return c->single[i];
+	if (cache_split(c->server_names[i], strlen(c->server_names[i]), host,
+	    sizeof(host), &port) != 0)
+		return NULL;
+	if ((c->single[i] = memcached_create(NULL)) == NULL)
+		return NULL;
+	cache_tune(c->single[i], c->conf);
+	if (memcached_server_add(c->single[i], host, (in_port_t)port) !=
+	    MEMCACHED_SUCCESS) {
+		memcached_free(c->single[i]);
+		c->single[i] = NULL;
+	}
+	return c->single[i];
+}
+
+/* Opens server i's breaker host-wide after an error. */
+static void
+cache_fail(struct cache *c, uint32_t i, memcached_return_t rc,
+    const char *op)
+{
+	uint64_t until = util_now_ms() + (uint64_t)c->conf->cache_retry_seconds *
+	    1000;
+	uint64_t old;
+
+	metrics_add(&c->metrics->cache_errors, 1);
+	old = __atomic_exchange_n(&c->shared->breaker_until_ms[i], until,
+	    __ATOMIC_SEQ_CST);
+	if (old == 0)
+		log_msg(LOG_WARN, "event=cache_breaker_open server=%s op=%s "
+		    "error=\"%s\" retry_s=%u", c->server_names[i], op,
+		    memcached_strerror(c->mc, rc), c->conf->cache_retry_seconds);
+}
+
+/* Probes server i; flushes it first if a bump to it was lost. */
+static int
+cache_probe(struct cache *c, uint32_t i)
+{
+	memcached_st *one = cache_single(c, i);
+	memcached_return_t rc;
+	size_t len;
+	uint32_t flags;
+	char *v;
+
+	if (one == NULL)
+		return -1;
+	memcached_quit(one);
+	if (__atomic_load_n(&c->shared->lost[i], __ATOMIC_SEQ_CST)) {
+		rc = memcached_flush(one, 0);
+		if (rc != MEMCACHED_SUCCESS)
+			return -1;
+		__atomic_store_n(&c->shared->lost[i], 0, __ATOMIC_SEQ_CST);
+		log_msg(LOG_WARN, "event=cache_flushed server=%s "
+		    "reason=lost_invalidation", c->server_names[i]);
+		return 0;
+	}
+	v = memcached_get(one, "probe", 5, &len, &flags, &rc);
+	free(v);
+	return rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND ? 0 : -1;
+}
+
+/* 1 when server i may be used now.  Closes the breaker after a probe. */
+static int
+cache_usable(struct cache *c, uint32_t i)
+{
+	uint64_t until, now, epoch;
+
+	until = __atomic_load_n(&c->shared->breaker_until_ms[i],
+	    __ATOMIC_SEQ_CST);
+	if (until != 0) {
+		now = util_now_ms();
+		if (now < until)
+			return 0;
+		/* half-open: one worker wins the right to probe */
+		if (!__atomic_compare_exchange_n(
+		    &c->shared->breaker_until_ms[i], &until,
+		    now + (uint64_t)c->conf->cache_retry_seconds * 1000, 0,
+		    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return 0;
+		if (cache_probe(c, i) != 0) {
+			metrics_add(&c->metrics->cache_errors, 1);
+			return 0;
+		}
+		__atomic_fetch_add(&c->shared->epoch[i], 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&c->shared->breaker_until_ms[i], 0,
+		    __ATOMIC_SEQ_CST);
+		log_msg(LOG_INFO, "event=cache_breaker_closed server=%s",
+		    c->server_names[i]);
+	}
+	epoch = __atomic_load_n(&c->shared->epoch[i], __ATOMIC_SEQ_CST);
+	if (epoch != c->seen_epoch[i]) {
+		/* connections from before the outage may be half-read */
+		memcached_quit(c->mc);
+		c->seen_epoch[i] = epoch;
+	}
+	return 1;
+}
+
+static int
+cache_ok(memcached_return_t rc)
+{
+	return rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND ||
+	    rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS ||
+	    rc == MEMCACHED_END;
+}
+
+static uint64_t
+cache_random_generation(void)
+{
+	uint64_t g = 0;
+
+	if (util_random(&g, sizeof(g)) != 0)
+		g = util_monotonic_us() ^ ((uint64_t)getpid() << 40);
+	return (g >> 1) | 1;	/* below 2^63, never 0 */
+}
+
+/*
+ * Reads namespace ns, creating it with a random value when missing.
+ * 0 and *gen, or -1 (bypass).
+ */
+static int
+cache_generation(struct cache *c, const char *ns, uint64_t *gen)
+{
+	size_t nslen = strlen(ns), vlen;
+	uint32_t flags, i = cache_server_of(c, ns, nslen);
+	memcached_return_t rc;
+	char text[32], *v;
+	int tries;
+
+	if (!cache_usable(c, i))
+		return -1;
+	for (tries = 0; tries < 3; tries++) {
+		v = memcached_get(c->mc, ns, nslen, &vlen, &flags, &rc);
+		if (rc == MEMCACHED_SUCCESS) {
+			int ok = util_parse_u64n(v, vlen, 1, UINT64_MAX, gen);
+			free(v);
+			if (ok == 0)
+				return 0;
+			/* garbage: replace it with a fresh value */
+			*gen = cache_random_generation();
+			snprintf(text, sizeof(text), "%" PRIu64, *gen);
+			rc = memcached_set(c->mc, ns, nslen, text,
+			    strlen(text), 0, 0);
+			if (rc == MEMCACHED_SUCCESS)
+				return 0;
+			break;
+		}
+		free(v);
+		if (rc != MEMCACHED_NOTFOUND)
+			break;
+		*gen = cache_random_generation();
+		snprintf(text, sizeof(text), "%" PRIu64, *gen);
+		rc = memcached_add(c->mc, ns, nslen, text, strlen(text), 0, 0);
+		if (rc == MEMCACHED_SUCCESS)
+			return 0;
+		if (rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_DATA_EXISTS)
+			break;
+		/* someone else created it first: read theirs */
+	}
+	if (!cache_ok(rc))
+		cache_fail(c, i, rc, "generation");
+	return -1;
+}
+
+/* Parses the value header; 0 and fills e, or -1 (foreign value). */
+static int
+cache_parse(struct cache_entry *e, char *v, size_t vlen, uint64_t *soft)
+{
+	char *nl, *sp1, *sp2;
+	size_t hl;
+
+	nl = memchr(v, '\n', vlen < CACHE_HEADER_MAX ? vlen : CACHE_HEADER_MAX);
+	if (nl == NULL || vlen < 4 || memcmp(v, "CV1 ", 4) != 0)
+		return -1;
+	hl = (size_t)(nl - v);
+	sp1 = v + 3;
+	sp2 = memchr(sp1 + 1, ' ', hl - 4);
+	if (sp2 == NULL)
+		return -1;
+	if (util_parse_u64n(sp1 + 1, (size_t)(sp2 - sp1 - 1), 0, UINT64_MAX,
+	    soft) != 0)
+		return -1;
+	if ((size_t)(nl - sp2 - 1) >= CACHE_ETAG_MAX)
+		return -1;
+	memcpy(e->etag, sp2 + 1, (size_t)(nl - sp2 - 1));
+	e->etag[nl - sp2 - 1] = '\0';
+	e->value = v;
+	e->body = nl + 1;
+	e->body_len = vlen - hl - 1;
+	return 0;
+}
+
+/* One get of e->key: 1 found (fills e), 0 not found, -1 error. */
+static int
+cache_get(struct cache *c, uint32_t i, struct cache_entry *e, uint64_t *soft)
+{
+	memcached_return_t rc;
+	uint32_t flags;
+	size_t vlen;
+	char *v;
+
+	v = memcached_get(c->mc, e->key, strlen(e->key), &vlen, &flags, &rc);
+	if (rc == MEMCACHED_SUCCESS && v != NULL) {
+		if (cache_parse(e, v, vlen, soft) == 0)
+			return 1;
+		free(v);
+		return 0;
+	}
+	free(v);
+	if (rc == MEMCACHED_NOTFOUND)
+		return 0;
+	cache_fail(c, i, rc, "get");
+	return -1;
+}
+
+static int
+cache_lock(struct cache *c, uint32_t i, struct cache_entry *e)
+{
+	char lk[CACHE_KEY_MAX + 8];
+	memcached_return_t rc;
+	int n;
+
+	n = snprintf(lk, sizeof(lk), "lk:%s", e->key);
+	if (n < 0 || (size_t)n >= sizeof(lk))
+		return 0;
+	rc = memcached_add(c->mc, lk, (size_t)n, "1", 1, CACHE_LOCK_TTL, 0);
+	if (rc == MEMCACHED_SUCCESS) {
+		e->locked = 1;
+		return 1;
+	}
+	if (!cache_ok(rc))
+		cache_fail(c, i, rc, "lock");
+	return 0;
+}
+
+static void
+cache_count(struct cache *c, enum metrics_cache_result r)
+{
+	metrics_add(&c->metrics->cache_requests[r], 1);
+}
+
+void
+cache_lookup(struct cache *c, const char *ns, const char *params,
+    struct cache_entry *e)
+{
+	uint64_t gen, soft, waited = 0, step = 1;
+	uint32_t i;
+	int n, got;
+
+	memset(e, 0, sizeof(*e));
+	e->status = CACHE_BYPASS;
+	if (c->mc == NULL || cache_generation(c, ns, &gen) != 0)
+		goto bypass;
+	n = snprintf(e->key, sizeof(e->key), "v1:%s:%" PRIu64, params, gen);
+	if (n < 0 || (size_t)n >= sizeof(e->key) ||
+	    !cache_key_valid(e->key, (size_t)n))
+		goto bypass;
+	i = cache_server_of(c, e->key, (size_t)n);
+	if (!cache_usable(c, i))
+		goto bypass;
+	if ((got = cache_get(c, i, e, &soft)) < 0)
+		goto bypass;
+	if (got == 1) {
+		if (util_now_ms() < soft) {
+			e->status = CACHE_HIT;
+			cache_count(c, METRICS_CACHE_HIT);
+			return;
+		}
+		/* soft-expired: one worker refreshes, the rest serve it */
+		e->status = CACHE_STALE;
+		cache_count(c, METRICS_CACHE_STALE);
+		cache_lock(c, i, e);
+		return;
+	}
+	e->status = CACHE_MISS;
+	if (cache_lock(c, i, e)) {
+		cache_count(c, METRICS_CACHE_MISS);
+		return;
+	}
+	/* another worker is loading this key: wait for its store */
+	metrics_add(&c->metrics->cache_stampede_waits, 1);
+	while (waited < c->load_wait_ms) {
+		struct timespec ts = { 0, (long)(step * 1000000) };
+
+		nanosleep(&ts, NULL);
+		waited += step;
+		if (step < 16)
+			step *= 2;
+		if ((got = cache_get(c, i, e, &soft)) < 0)
+			goto bypass;
+		if (got == 1) {
+			e->status = CACHE_HIT;
+			cache_count(c, METRICS_CACHE_HIT);
+			return;
+		}
+	}
+	cache_count(c, METRICS_CACHE_MISS);	/* load ourselves */
+	return;
+bypass:
+	e->status = CACHE_BYPASS;
+	e->key[0] = '\0';
+	cache_count(c, METRICS_CACHE_BYPASS);
+}
+
+void
+cache_etag(const char *body, size_t len, char out[CACHE_ETAG_MAX])
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a 64 */
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)body[i];
+		h *= 1099511628211ULL;
+	}
+	snprintf(out, CACHE_ETAG_MAX, "\"%016" PRIx64 "\"", h);
+}
+
+void
+cache_unlock(struct cache *c, struct cache_entry *e)
+{
+	char lk[CACHE_KEY_MAX + 8];
+	int n;
+
+	if (!e->locked)
+		return;
+	e->locked = 0;
+	n = snprintf(lk, sizeof(lk), "lk:%s", e->key);
+	if (n > 0 && (size_t)n < sizeof(lk))
+		memcached_delete(c->mc, lk, (size_t)n, 0);
+}
+
+void
+cache_store(struct cache *c, struct cache_entry *e, const char *body,
+    size_t len)
+{
+	unsigned ttl = c->conf->cache_ttl_seconds;
+	unsigned grace = ttl < CACHE_GRACE_MAX ? ttl : CACHE_GRACE_MAX;
+	char header[CACHE_HEADER_MAX];
+	memcached_return_t rc;
+	uint32_t i;
+	char *v;
+	int n;
+
+	cache_etag(body, len, e->etag);
+	if (e->key[0] == '\0' || c->mc == NULL)
+		return;
+	i = cache_server_of(c, e->key, strlen(e->key));
+	n = snprintf(header, sizeof(header), "CV1 %" PRIu64 " %s\n",
+	    util_now_ms() + (uint64_t)ttl * 1000, e->etag);
+	if (n < 0 || (size_t)n >= sizeof(header) ||
+	    (v = malloc((size_t)n + len)) == NULL) {
+		cache_unlock(c, e);
+		return;
+	}
+	memcpy(v, header, (size_t)n);
+	memcpy(v + n, body, len);
+	if (ttl + grace > 2592000)
+		grace = 2592000 - ttl;
+	rc = memcached_set(c->mc, e->key, strlen(e->key), v, (size_t)n + len,
+	    (time_t)(ttl + grace), 0);
+	free(v);
+	if (!cache_ok(rc))
+		cache_fail(c, i, rc, "set");
+	else
+		cache_unlock(c, e);
+}
+
+void
+cache_entry_free(struct cache_entry *e)
+{
+	free(e->value);
+	e->value = NULL;
+	e->body = NULL;
+}
+
+int
+cache_bump(struct cache *c, const char *const *namespaces, size_t n)
+{
+	memcached_return_t rc;
+	size_t k;
+	int ret = 0;
+
+	for (k = 0; k < n; k++) {
+		const char *ns = namespaces[k];
+		size_t len = strlen(ns);
+		uint32_t i = cache_server_of(c, ns, len);
+		uint64_t value;
+		char text[32];
+
+		rc = MEMCACHED_FAILURE;
+		if (c->mc != NULL && cache_usable(c, i)) {
+			rc = memcached_increment(c->mc, ns, len, 1, &value);
+			if (rc == MEMCACHED_NOTFOUND) {
+				snprintf(text, sizeof(text), "%" PRIu64,
+				    cache_random_generation());
+				rc = memcached_add(c->mc, ns, len, text,
+				    strlen(text), 0, 0);
+				if (rc == MEMCACHED_NOTSTORED ||
+				    rc == MEMCACHED_DATA_EXISTS)
+					rc = memcached_increment(c->mc, ns,
+					    len, 1, &value);
+			}
+		}
+		metrics_add(&c->metrics->cache_invalidations, 1);
+		if (rc == MEMCACHED_SUCCESS)
+			continue;
+		/* lost: no worker of this host reads this server until a
+		 * probe has flushed it (see cache.h) */
+		__atomic_store_n(&c->shared->lost[i], 1, __ATOMIC_SEQ_CST);
+		cache_fail(c, i, rc, "bump");
+		metrics_add(&c->metrics->cache_invalidation_failures, 1);
+		log_msg(LOG_WARN, "event=cache_bump_lost namespace=%s server=%s",
+		    ns, c->server_names[i]);
+		ret = -1;
+	}
+	return ret;
+}
+
+int
+cache_ping(struct cache *c)
+{
+	uint32_t i;
+	int ok = 0;
+
+	for (i = 0; i < c->nservers; i++) {
+		if (!cache_usable(c, i)) {
+			ok = -1;
+			continue;
+		}
+		memcached_st *one = cache_single(c, i);
+		memcached_return_t rc = MEMCACHED_FAILURE;
+		uint32_t flags;
+		size_t len;
+		char *v = NULL;
+
+		if (one != NULL)
+			v = memcached_get(one, "probe", 5, &len, &flags, &rc);
+		free(v);
+		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
+			cache_fail(c, i, rc, "ping");
+			ok = -1;
+		}
+	}
+	return ok;
+}

@@ -1,0 +1,451 @@
+/*
+ * db.c: connection, statement cache and bind helpers over MariaDB
+ * Connector/C's prepared-statement API.  See db.h for the failure model.
+ *
+ * Session settings made on every connect: utf8mb4, READ COMMITTED (the
+ * queue's SKIP LOCKED claim and the order transaction lock rows by primary
+ * key and need no gap locks), strict SQL mode and a short lock wait so a
+ * request never hangs behind a stuck transaction for InnoDB's default 50 s.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+static const char db_session_sql[] =
+    "SET SESSION transaction_isolation = 'READ-COMMITTED',"
+    " sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION',"
+    " innodb_lock_wait_timeout = 5, time_zone = '+00:00'";
+
+struct db_val
+db_i64(int64_t v)
+{
+	struct db_val x;
+
+	memset(&x, 0, sizeof(x));
+	x.type = DB_I64;
+	x.i = v;
+	return x;
+}
+
+struct db_val
+db_str(const char *s, size_t len)
+{
+	struct db_val x;
+
+	memset(&x, 0, sizeof(x));
+	x.type = DB_STR;
+	x.s = (char *)(uintptr_t)s;	/* parameters are only read */
+	x.len = (unsigned long)len;
+	return x;
+}
+
+struct db_val
+db_cstr(const char *s)
+{
+	if (s == NULL) {
+		struct db_val x;
+		memset(&x, 0, sizeof(x));
+		x.type = DB_NULL;
+		return x;
+	}
+	return db_str(s, strlen(s));
+}
+
+struct db_val
+db_out_i64(void)
+{
+	return db_i64(0);
+}
+
+struct db_val
+db_out_str(char *buf, size_t cap)
+{
+	struct db_val x;
+
+	memset(&x, 0, sizeof(x));
+	x.type = DB_STR;
+	x.s = buf;
+	x.cap = cap;
+	if (cap > 0)
+		buf[0] = '\0';
+	return x;
+}
+
+void
+db_init(struct db *db, const struct conf *conf)
+{
+	memset(db, 0, sizeof(*db));
+	db->conf = conf;
+}
+
+static void
+db_drop_statements(struct db *db)
+{
+	size_t i;
+
+	for (i = 0; i < DB_STMT_CACHE; i++) {
+		if (db->stmts[i].stmt != NULL)
+			mysql_stmt_close(db->stmts[i].stmt);
+		db->stmts[i].stmt = NULL;
+		db->stmts[i].sql = NULL;
+	}
+}
+
+void
+db_close(struct db *db)
+{
+	db_drop_statements(db);
+	if (db->mysql != NULL)
+		mysql_close(db->mysql);
+	db->mysql = NULL;
+	db->connected = 0;
+}
+
+int
+db_conn_error(unsigned err)
+{
+	return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST ||
+	    err == CR_CONNECTION_ERROR || err == CR_CONN_HOST_ERROR ||
+	    err == CR_SERVER_LOST_EXTENDED || err == CR_COMMANDS_OUT_OF_SYNC ||
+	    err == ER_CONNECTION_KILLED || err == ER_SERVER_SHUTDOWN ||
+	    err == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */ ||
+	    err == ER_QUERY_INTERRUPTED;
+}
+
+unsigned
+db_errno(const struct db *db)
+{
+	return db->last_errno;
+}
+
+int
+db_retryable(const struct db *db)
+{
+	return db->last_errno == ER_LOCK_DEADLOCK ||
+	    db->last_errno == ER_LOCK_WAIT_TIMEOUT ||
+	    db_conn_error(db->last_errno);
+}
+
+/* Records the error of the connection or statement; drops a dead link. */
+static int
+db_failed(struct db *db, MYSQL_STMT *stmt, const char *what)
+{
+	char msg[512];
+	unsigned err;
+
+	err = stmt != NULL ? mysql_stmt_errno(stmt) : mysql_errno(db->mysql);
+	db->last_errno = err;
+	db->errors++;
+	/* duplicate keys are expected outcomes that callers handle */
+	if (err != ER_DUP_ENTRY)
+		log_msg(err == ER_LOCK_DEADLOCK || err == ER_LOCK_WAIT_TIMEOUT ?
+		    LOG_WARN : LOG_ERROR, "event=db_error op=%s errno=%u error=%s",
+		    what, err, log_quote(msg, sizeof(msg), stmt != NULL ?
+		    mysql_stmt_error(stmt) : mysql_error(db->mysql)));
+	if (db_conn_error(err))
+		db_close(db);
+	return DB_ERR;
+}
+
+int
+db_ensure(struct db *db)
+{
+	const struct conf *c = db->conf;
+	unsigned timeout;
+	char msg[512];
+
+	if (db->connected)
+		return DB_OK;
+	if (db->in_tx) {
+		/* the transaction died with the link: never reconnect and go
+		 * on in autocommit mode, the caller must roll back and retry */
+		db->last_errno = CR_SERVER_LOST;
+		return DB_ERR;
+	}
+	db_close(db);
+	if ((db->mysql = mysql_init(NULL)) == NULL) {
+		log_msg(LOG_ERROR, "event=db_error op=init error=\"out of memory\"");
+		return DB_ERR;
+	}
+	timeout = (c->db_timeout_ms + 999) / 1000;
+	mysql_options(db->mysql, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(db->mysql, MYSQL_OPT_READ_TIMEOUT, &timeout);
+	mysql_options(db->mysql, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+	mysql_options(db->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (mysql_real_connect(db->mysql,
+	    c->db_socket[0] != '\0' ? "localhost" : c->db_host,
+	    c->db_user, c->db_password, c->db_name,
+	    c->db_socket[0] != '\0' ? 0 : c->db_port,
+	    c->db_socket[0] != '\0' ? c->db_socket : NULL, 0) == NULL) {
+		db->last_errno = mysql_errno(db->mysql);
+		db->errors++;
+		log_msg(LOG_ERROR, "event=db_connect_failed errno=%u error=%s",
+		    db->last_errno, log_quote(msg, sizeof(msg),
+		    mysql_error(db->mysql)));
+		db_close(db);
+		return DB_ERR;
+	}
+	if (mysql_real_query(db->mysql, db_session_sql,
+	    sizeof(db_session_sql) - 1) != 0) {
+		db_failed(db, NULL, "session");
+		db_close(db);
+		return DB_ERR;
+	}
+	db->connected = 1;
+	return DB_OK;
+}
+
+int
+db_ping(struct db *db)
+{
+	if (db_ensure(db) != DB_OK)
+		return DB_ERR;
+	if (mysql_ping(db->mysql) != 0)
+		return db_failed(db, NULL, "ping");
+	return DB_OK;
+}
+
+/* Returns the cached prepared statement for sql, preparing it once. */
+static MYSQL_STMT *
+db_prepare(struct db *db, const char *sql)
+{
+	MYSQL_STMT *stmt;
+	size_t i, free_slot = DB_STMT_CACHE;
+
+	if (db_ensure(db) != DB_OK)
+		return NULL;
+	for (i = 0; i < DB_STMT_CACHE; i++) {
+		if (db->stmts[i].sql == sql)
+			return db->stmts[i].stmt;
+		if (db->stmts[i].sql == NULL && free_slot == DB_STMT_CACHE)
+			free_slot = i;
+	}
+	if ((stmt = mysql_stmt_init(db->mysql)) == NULL) {
+		db_failed(db, NULL, "stmt_init");
+		return NULL;
+	}
+	if (mysql_stmt_prepare(stmt, sql, strlen(sql)) != 0) {
+		db_failed(db, stmt, "prepare");
+		mysql_stmt_close(stmt);
+		return NULL;
+	}
+	if (free_slot < DB_STMT_CACHE) {
+		db->stmts[free_slot].sql = sql;
+		db->stmts[free_slot].stmt = stmt;
+	} else {
+		/* full: evict slot 0; callers never hold two cursors of
+		 * more than DB_STMT_CACHE distinct queries at once */
+		mysql_stmt_close(db->stmts[0].stmt);
+		db->stmts[0].sql = sql;
+		db->stmts[0].stmt = stmt;
+	}
+	return stmt;
+}
+
+static void
+db_bind_params(MYSQL_BIND *b, struct db_val *args, size_t nargs)
+{
+	size_t i;
+
+	memset(b, 0, sizeof(*b) * nargs);
+	for (i = 0; i < nargs; i++) {
+		switch (args[i].type) {
+		case DB_I64:
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = &args[i].i;
+			break;
+		case DB_STR:
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer = args[i].s;
+			b[i].buffer_length = args[i].len;
+			b[i].length = &args[i].len;
+			break;
+		case DB_NULL:
+			b[i].buffer_type = MYSQL_TYPE_NULL;
+			break;
+		}
+	}
+}
+
+static void
+db_bind_results(MYSQL_BIND *b, struct db_val *cols, size_t ncols)
+{
+	size_t i;
+
+	memset(b, 0, sizeof(*b) * ncols);
+	for (i = 0; i < ncols; i++) {
+		b[i].is_null = (my_bool *)&cols[i].is_null;
+		b[i].error = (my_bool *)&cols[i].error;
+		if (cols[i].type == DB_I64) {
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = &cols[i].i;
+		} else {
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer = cols[i].s;
+			b[i].buffer_length = cols[i].cap;
+			b[i].length = &cols[i].len;
+		}
+	}
+}
+
+#define DB_MAX_BIND 64
+
+static MYSQL_STMT *
+db_run(struct db *db, const char *sql, struct db_val *args, size_t nargs)
+{
+	MYSQL_BIND b[DB_MAX_BIND];
+	MYSQL_STMT *stmt;
+
+	if (nargs > DB_MAX_BIND)
+		return NULL;
+	if ((stmt = db_prepare(db, sql)) == NULL)
+		return NULL;
+	if (nargs > 0) {
+		db_bind_params(b, args, nargs);
+		if (mysql_stmt_bind_param(stmt, b) != 0) {
+			db_failed(db, stmt, "bind");
+			return NULL;
+		}
+	}
+	if (mysql_stmt_execute(stmt) != 0) {
+		db_failed(db, stmt, "execute");
+		return NULL;
+	}
+	return stmt;
+}
+
+int
+db_exec(struct db *db, const char *sql, struct db_val *args, size_t nargs,
+    uint64_t *affected, uint64_t *insert_id)
+{
+	MYSQL_STMT *stmt;
+
+	if ((stmt = db_run(db, sql, args, nargs)) == NULL)
+		return DB_ERR;
+	if (affected != NULL)
+		*affected = mysql_stmt_affected_rows(stmt);
+	if (insert_id != NULL)
+		*insert_id = mysql_stmt_insert_id(stmt);
+	return DB_OK;
+}
+
+int
+db_query(struct db *db, const char *sql, struct db_val *args, size_t nargs,
+    struct db_val *cols, size_t ncols, MYSQL_STMT **cursor)
+{
+	MYSQL_BIND b[DB_MAX_BIND];
+	MYSQL_STMT *stmt;
+
+	*cursor = NULL;
+	if (ncols > DB_MAX_BIND)
+		return DB_ERR;
+	if ((stmt = db_run(db, sql, args, nargs)) == NULL)
+		return DB_ERR;
+	db_bind_results(b, cols, ncols);
+	if (mysql_stmt_bind_result(stmt, b) != 0) {
+		db_failed(db, stmt, "bind_result");
+		mysql_stmt_free_result(stmt);
+		return DB_ERR;
+	}
+	/* buffered, so the caller may run other statements between fetches */
+	if (mysql_stmt_store_result(stmt) != 0) {
+		db_failed(db, stmt, "store_result");
+		return DB_ERR;
+	}
+	*cursor = stmt;
+	return DB_OK;
+}
+
+int
+db_fetch(struct db *db, MYSQL_STMT *cursor, struct db_val *cols, size_t ncols)
+{
+	size_t i;
+	int rc;
+
+	rc = mysql_stmt_fetch(cursor);
+	if (rc == MYSQL_NO_DATA)
+		return 0;
+	if (rc == 1)
+		return db_failed(db, cursor, "fetch");
+	for (i = 0; i < ncols; i++) {
+		if (cols[i].type != DB_STR)
+			continue;
+		if (cols[i].is_null) {
+			cols[i].len = 0;
+			if (cols[i].cap > 0)
+				cols[i].s[0] = '\0';
+			continue;
+		}
+		if (cols[i].len >= cols[i].cap)
+			return DB_ETRUNC;
+		cols[i].s[cols[i].len] = '\0';
+	}
+	if (rc == MYSQL_DATA_TRUNCATED)
+		return DB_ETRUNC;
+	return 1;
+}
+
+void
+db_done(MYSQL_STMT *cursor)
+{
+	if (cursor != NULL)
+		mysql_stmt_free_result(cursor);
+}
+
+int
+db_query_row(struct db *db, const char *sql, struct db_val *args,
+    size_t nargs, struct db_val *cols, size_t ncols)
+{
+	MYSQL_STMT *cur;
+	int rc;
+
+	if (db_query(db, sql, args, nargs, cols, ncols, &cur) != DB_OK)
+		return DB_ERR;
+	rc = db_fetch(db, cur, cols, ncols);
+	db_done(cur);
+	return rc;
+}
+
+static int
+db_simple(struct db *db, const char *sql, const char *what)
+{
+	if (db_ensure(db) != DB_OK)
+		return DB_ERR;
+	if (mysql_real_query(db->mysql, sql, strlen(sql)) != 0)
+		return db_failed(db, NULL, what);
+	return DB_OK;
+}
+
+int
+db_begin(struct db *db)
+{
+	db->in_tx = 0;
+	if (db_simple(db, "START TRANSACTION", "begin") != DB_OK)
+		return DB_ERR;
+	db->in_tx = 1;
+	return DB_OK;
+}
+
+int
+db_commit(struct db *db)
+{
+	int rc = db_simple(db, "COMMIT", "commit");
+
+	db->in_tx = 0;
+	return rc;
+}
+
+void
+db_rollback(struct db *db)
+{
+	db->in_tx = 0;
+	if (db->connected && mysql_rollback(db->mysql) != 0)
+		db_failed(db, NULL, "rollback");
+}
