@@ -28,6 +28,14 @@ struct route {
 static const struct route routes[] = {
 	{ "/healthz", HTTP_GET, health_get, 0, METRICS_ROUTE_HEALTHZ,
 	    "healthz" },
+	{ "/metrics", HTTP_GET, metrics_page, 0, METRICS_ROUTE_METRICS,
+	    "metrics" },
+	{ "/api/categories", HTTP_GET, catalog_categories, 0,
+	    METRICS_ROUTE_CATEGORIES, "categories" },
+	{ "/api/products", HTTP_GET, catalog_products, 0,
+	    METRICS_ROUTE_PRODUCTS, "products" },
+	{ "/api/products/:id", HTTP_GET, catalog_product, 0,
+	    METRICS_ROUTE_PRODUCT, "product" },
 };
 
 /* 1 when path matches pattern; *id receives the :id segment. */

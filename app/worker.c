@@ -51,7 +51,7 @@ static void
 worker_handle(struct app *app, FCGX_Request *fcgi, struct response *res)
 {
 	struct request req;
-	uint64_t us;
+	uint64_t us, db_errors = app->db.errors;
 
 	http_request_init(&req, fcgi);
 	http_response_reset(res);
@@ -61,6 +61,8 @@ worker_handle(struct app *app, FCGX_Request *fcgi, struct response *res)
 	if (http_send(&req, res) != 0)
 		log_msg(LOG_WARN, "event=client_gone route=%s", req.route);
 	us = util_monotonic_us() - req.started_us;
+	if (app->db.errors != db_errors)
+		metrics_add(&app->metrics->db_errors, app->db.errors - db_errors);
 	metrics_observe_request(app->metrics, router_metric(req.route),
 	    res->status, us);
 	worker_log(&req, res, us);

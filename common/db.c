@@ -18,8 +18,13 @@
 #include "log.h"
 #include "util.h"
 
+/* The isolation level has its own statement: the variable is
+ * transaction_isolation on MySQL 8 and MariaDB >= 11.1 but tx_isolation on
+ * MariaDB 10.x, and this form works on both. */
+static const char db_isolation_sql[] =
+    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
 static const char db_session_sql[] =
-    "SET SESSION transaction_isolation = 'READ-COMMITTED',"
+    "SET SESSION"
     " sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION',"
     " innodb_lock_wait_timeout = 5, time_zone = '+00:00'";
 
@@ -192,7 +197,9 @@ db_ensure(struct db *db)
 		db_close(db);
 		return DB_ERR;
 	}
-	if (mysql_real_query(db->mysql, db_session_sql,
+	if (mysql_real_query(db->mysql, db_isolation_sql,
+	    sizeof(db_isolation_sql) - 1) != 0 ||
+	    mysql_real_query(db->mysql, db_session_sql,
 	    sizeof(db_session_sql) - 1) != 0) {
 		db_failed(db, NULL, "session");
 		db_close(db);

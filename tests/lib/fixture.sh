@@ -24,6 +24,20 @@ fixture_free_port() {
 	return 1
 }
 
+fixture_stack() {
+	CATALOG_STACK_NO_BUILD=1 \
+	    CATALOG_STACK_APP="$top_builddir/app/catalog-fcgi" \
+	    CATALOG_STACK_RUNNER="$top_builddir/runner/job-runner" \
+	    CATALOG_STACK_WORKERS="${CATALOG_TEST_WORKERS:-4}" \
+	    "$top_srcdir/scripts/stack" "$@"
+}
+
+# fixture_restart: starts again whatever component died (scripts/stack up
+# restarts only what is not running), and waits for /healthz.
+fixture_restart() {
+	fixture_stack up --dir "$FIX_DIR" --no-runner >>"$FIX_DIR.up.log" 2>&1
+}
+
 fixture_up() {
 	local port
 	FIX_DIR=$(mktemp -d /tmp/catalog-test.XXXXXX) || return 1

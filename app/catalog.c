@@ -1,0 +1,348 @@
+/*
+ * catalog.c: the cached read routes: GET /api/categories, /api/products,
+ * /api/products/{id}.
+ *
+ * Each handler validates its input, names its cache namespace and
+ * canonical parameters (cache.h has the key and invalidation rules), and
+ * hands a loader to catalog_serve(), which does cache-aside: answer a hit,
+ * or run the loader (prepared statements, one serialization) and store the
+ * serialized bytes.  Only 200 answers are cached.  A soft-expired copy is
+ * answered while one worker refreshes it, and also when the database is
+ * down; without any copy a database failure is a 503.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "catalog.h"
+#include "params.h"
+
+#define CATALOG_NS_MAX	96
+#define CATALOG_ITEM_MAX 201
+
+/* A loader fills body and returns 200, 404 (detail set) or 503. */
+typedef int (*catalog_loader)(struct app *, const void *ctx, struct buf *body,
+    const char **detail);
+
+static const char sql_categories[] =
+    "SELECT c.slug, c.name, COUNT(p.id) FROM categories c"
+    " LEFT JOIN products p ON p.category_id = c.id"
+    " GROUP BY c.id, c.slug, c.name ORDER BY c.name, c.id";
+
+static const char sql_category_id[] =
+    "SELECT id FROM categories WHERE slug = ?";
+
+static const char sql_product[] =
+    "SELECT p.id, p.sku, p.name, c.slug, p.price_cents, p.stock"
+    " FROM products p JOIN categories c ON c.id = p.category_id"
+    " WHERE p.id = ?";
+
+static const char sql_count_all[] = "SELECT COUNT(*) FROM products";
+static const char sql_count_category[] =
+    "SELECT COUNT(*) FROM products WHERE category_id = ?";
+
+#define LIST_SELECT \
+    "SELECT p.id, p.sku, p.name, c.slug, p.price_cents, p.stock" \
+    " FROM products p JOIN categories c ON c.id = p.category_id"
+
+/* One statement per sort and filter, so each uses its own index. */
+static const char *const sql_list_all[SORT__MAX] = {
+	[SORT_ID] = LIST_SELECT " ORDER BY p.id LIMIT ? OFFSET ?",
+	[SORT_PRICE] = LIST_SELECT
+	    " ORDER BY p.price_cents, p.id LIMIT ? OFFSET ?",
+	[SORT_PRICE_DESC] = LIST_SELECT
+	    " ORDER BY p.price_cents DESC, p.id DESC LIMIT ? OFFSET ?",
+	[SORT_NAME] = LIST_SELECT " ORDER BY p.name, p.id LIMIT ? OFFSET ?",
+};
+static const char *const sql_list_category[SORT__MAX] = {
+	[SORT_ID] = LIST_SELECT
+	    " WHERE p.category_id = ? ORDER BY p.id LIMIT ? OFFSET ?",
+	[SORT_PRICE] = LIST_SELECT " WHERE p.category_id = ?"
+	    " ORDER BY p.price_cents, p.id LIMIT ? OFFSET ?",
+	[SORT_PRICE_DESC] = LIST_SELECT " WHERE p.category_id = ?"
+	    " ORDER BY p.price_cents DESC, p.id DESC LIMIT ? OFFSET ?",
+	[SORT_NAME] = LIST_SELECT " WHERE p.category_id = ?"
+	    " ORDER BY p.name, p.id LIMIT ? OFFSET ?",
+};
+
+/* A product row's columns, bound once per query. */
+struct product_row {
+	char		sku[65], name[CATALOG_ITEM_MAX * 4], slug[65];
+	struct db_val	cols[6];
+};
+
+static void
+product_row_bind(struct product_row *r)
+{
+	r->cols[0] = db_out_i64();
+	r->cols[1] = db_out_str(r->sku, sizeof(r->sku));
+	r->cols[2] = db_out_str(r->name, sizeof(r->name));
+	r->cols[3] = db_out_str(r->slug, sizeof(r->slug));
+	r->cols[4] = db_out_i64();
+	r->cols[5] = db_out_i64();
+}
+
+static void
+catalog_product_json(struct buf *b, const struct product_row *r)
+{
+	buf_printf(b, "{\"id\":%" PRId64 ",\"sku\":", r->cols[0].i);
+	buf_json_string(b, r->sku, r->cols[1].len);
+	buf_puts(b, ",\"name\":");
+	buf_json_string(b, r->name, r->cols[2].len);
+	buf_puts(b, ",\"category\":");
+	buf_json_string(b, r->slug, r->cols[3].len);
+	buf_printf(b, ",\"price_cents\":%" PRId64 ",\"stock\":%" PRId64 "}",
+	    r->cols[4].i, r->cols[5].i);
+}
+
+/* 1 when the If-None-Match header lists etag (or is "*"). */
+static int
+catalog_etag_matches(const char *header, const char *etag)
+{
+	size_t elen = strlen(etag);
+	const char *p = header;
+
+	if (header == NULL)
+		return 0;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)	/* weak comparison, RFC 9110 */
+			p += 2;
+		if (strncmp(p, etag, elen) == 0 &&
+		    (p[elen] == '\0' || p[elen] == ',' || p[elen] == ' '))
+			return 1;
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+static void
+catalog_answer(struct request *req, struct response *res, const char *body,
+    size_t len, const char *etag, const char *cache_result)
+{
+	req->cache_result = cache_result;
+	http_header(res, "ETag", etag);
+	http_header(res, "Cache-Control", "no-cache");
+	if (catalog_etag_matches(req->if_none_match, etag)) {
+		res->status = 304;
+		return;
+	}
+	http_json(res, 200, body, len);
+}
+
+static void
+catalog_serve(struct app *app, struct request *req, struct response *res,
+    const char *ns, const char *params, catalog_loader load, const void *ctx)
+{
+	struct cache_entry e;
+	struct buf body;
+	const char *detail = "not found";
+	char etag[CACHE_ETAG_MAX];
+	int status;
+
+	cache_lookup(&app->cache, ns, params, &e);
+	if (e.status == CACHE_HIT ||
+	    (e.status == CACHE_STALE && !e.locked)) {
+		catalog_answer(req, res, e.body, e.body_len, e.etag, "HIT");
+		cache_entry_free(&e);
+		return;
+	}
+	buf_init(&body, HTTP_MAX_RESPONSE);
+	metrics_add(&app->metrics->cache_db_loads, 1);
+	status = load(app, ctx, &body, &detail);
+	if (status == 200 && !body.overflow) {
+		if (e.status == CACHE_BYPASS) {
+			cache_etag(body.data, body.len, etag);
+			catalog_answer(req, res, body.data, body.len, etag,
+			    "BYPASS");
+		} else {
+			cache_store(&app->cache, &e, body.data, body.len);
+			catalog_answer(req, res, body.data, body.len, e.etag,
+			    "MISS");
+		}
+	} else if (status == 503 && e.status == CACHE_STALE) {
+		/* database down: the copy we hold is still this generation */
+		cache_unlock(&app->cache, &e);
+		catalog_answer(req, res, e.body, e.body_len, e.etag, "HIT");
+	} else {
+		cache_unlock(&app->cache, &e);
+		req->cache_result = e.status == CACHE_BYPASS ? "BYPASS" : "MISS";
+		if (status == 404)
+			http_problem(res, 404, detail);
+		else
+			http_problem(res, 503, "database unavailable, try again");
+	}
+	buf_free(&body);
+	cache_entry_free(&e);
+}
+
+/* --- GET /api/categories ------------------------------------------------ */
+
+static int
+load_categories(struct app *app, const void *ctx, struct buf *b,
+    const char **detail)
+{
+	char slug[65], name[CATALOG_ITEM_MAX * 4];
+	struct db_val cols[3] = { db_out_str(slug, sizeof(slug)),
+	    db_out_str(name, sizeof(name)), db_out_i64() };
+	MYSQL_STMT *cur;
+	int rc, first = 1;
+
+	if (db_query(&app->db, sql_categories, NULL, 0, cols, 3, &cur) != DB_OK)
+		return 503;
+	buf_puts(b, "{\"items\":[");
+	while ((rc = db_fetch(&app->db, cur, cols, 3)) == 1) {
+		buf_puts(b, first ? "{\"slug\":" : ",{\"slug\":");
+		first = 0;
+		buf_json_string(b, slug, cols[0].len);
+		buf_puts(b, ",\"name\":");
+		buf_json_string(b, name, cols[1].len);
+		buf_printf(b, ",\"product_count\":%" PRId64 "}", cols[2].i);
+	}
+	db_done(cur);
+	if (rc != 0)
+		return 503;
+	buf_puts(b, "]}");
+	return 200;
+}
+
+void
+catalog_categories(struct app *app, struct request *req, struct response *res,
+    uint64_t id)
+{
+	catalog_serve(app, req, res, CATALOG_NS_ALL, "categories",
+	    load_categories, NULL);
+}
+
+/* --- GET /api/products -------------------------------------------------- */
+
+static int
+load_products(struct app *app, const void *ctx, struct buf *b,
+    const char **detail)
+{
+	const struct product_query *q = ctx;
+	struct product_row row;
+	struct db_val total = db_out_i64(), cat = db_out_i64();
+	struct db_val args[3];
+	MYSQL_STMT *cur;
+	size_t nargs = 0;
+	int rc, first = 1;
+
+	if (q->category[0] != '\0') {
+		struct db_val slug = db_cstr(q->category);
+		rc = db_query_row(&app->db, sql_category_id, &slug, 1, &cat, 1);
+		if (rc == 0) {
+			*detail = "no such category";
+			return 404;
+		}
+		if (rc != 1)
+			return 503;
+		args[nargs++] = db_i64(cat.i);
+	}
+	rc = db_query_row(&app->db, nargs ? sql_count_category : sql_count_all,
+	    args, nargs, &total, 1);
+	if (rc != 1)
+		return 503;
+	args[nargs++] = db_i64((int64_t)q->per_page);
+	args[nargs++] = db_i64((int64_t)((q->page - 1) * q->per_page));
+	product_row_bind(&row);
+	if (db_query(&app->db, q->category[0] != '\0' ?
+	    sql_list_category[q->sort] : sql_list_all[q->sort], args, nargs,
+	    row.cols, 6, &cur) != DB_OK)
+		return 503;
+	buf_puts(b, "{\"items\":[");
+	while ((rc = db_fetch(&app->db, cur, row.cols, 6)) == 1) {
+		if (!first)
+			buf_puts(b, ",");
+		first = 0;
+		catalog_product_json(b, &row);
+	}
+	db_done(cur);
+	if (rc != 0)
+		return 503;
+	buf_printf(b, "],\"page\":%llu,\"per_page\":%llu,\"total\":%" PRId64 "}",
+	    (unsigned long long)q->page, (unsigned long long)q->per_page,
+	    total.i);
+	return 200;
+}
+
+void
+catalog_products(struct app *app, struct request *req, struct response *res,
+    uint64_t id)
+{
+	struct product_query q;
+	char detail[128], params[CACHE_KEY_MAX], ns[CATALOG_NS_MAX];
+
+	if (params_products(req->query, &q, detail, sizeof(detail)) != 0) {
+		http_problem(res, 400, detail);
+		return;
+	}
+	if (params_products_key(&q, params, sizeof(params)) != 0 ||
+	    catalog_ns_category(q.category, ns, sizeof(ns)) != 0) {
+		http_problem(res, 400, "parameters too long");
+		return;
+	}
+	catalog_serve(app, req, res, ns, params, load_products, &q);
+}
+
+/* --- GET /api/products/{id} --------------------------------------------- */
+
+static int
+load_product(struct app *app, const void *ctx, struct buf *b,
+    const char **detail)
+{
+	struct product_row row;
+	struct db_val arg = db_i64((int64_t)*(const uint64_t *)ctx);
+	int rc;
+
+	product_row_bind(&row);
+	rc = db_query_row(&app->db, sql_product, &arg, 1, row.cols, 6);
+	if (rc == 0) {
+		*detail = "no such product";
+		return 404;
+	}
+	if (rc != 1)
+		return 503;
+	catalog_product_json(b, &row);
+	return 200;
+}
+
+void
+catalog_product(struct app *app, struct request *req, struct response *res,
+    uint64_t id)
+{
+	char params[64], ns[CATALOG_NS_MAX];
+
+	snprintf(params, sizeof(params), "product:%" PRIu64, id);
+	catalog_ns_product(id, ns, sizeof(ns));
+	catalog_serve(app, req, res, ns, params, load_product, &id);
+}
+
+/* --- namespaces, shared with the write paths ----------------------------- */
+
+int
+catalog_ns_category(const char *slug, char *out, size_t size)
+{
+	int n;
+
+	if (slug[0] == '\0')
+		n = snprintf(out, size, "%s", CATALOG_NS_ALL);
+	else
+		n = snprintf(out, size, "g:c:%s", slug);
+	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+int
+catalog_ns_product(uint64_t id, char *out, size_t size)
+{
+	int n = snprintf(out, size, "g:p:%" PRIu64, id);
+
+	return n > 0 && (size_t)n < size ? 0 : -1;
+}

@@ -1,0 +1,29 @@
+/*
+ * catalog.h: cache namespaces of the catalog, shared by the read handlers
+ * (catalog.c) and every write path that must invalidate them.
+ *
+ * Which namespace a cached response depends on (cache.h explains why one
+ * generation per response is enough):
+ *   GET /api/categories                 CATALOG_NS_ALL
+ *   GET /api/products (no category)     CATALOG_NS_ALL
+ *   GET /api/products?category=S        g:c:S
+ *   GET /api/products/{id}              g:p:{id}
+ * So a write touching product P in categories S1 (before) and S2 (after)
+ * bumps g:p:P, g:c:S1, g:c:S2 and CATALOG_NS_ALL (which also carries the
+ * category counts).
+ */
+#ifndef APP_CATALOG_H
+#define APP_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define CATALOG_NS_ALL "g:all"
+
+/* "" (all) -> g:all; slug -> g:c:<slug>. */
+int catalog_ns_category(const char *slug, char *out, size_t size);
+int catalog_ns_product(uint64_t id, char *out, size_t size);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * metrics_page.c: GET /metrics in the Prometheus text exposition format
+ * (version 0.0.4).  Counters come from the shared block every worker adds
+ * to (metrics.h); the queue gauges are three cheap indexed queries (counts
+ * of pending, running and dead jobs use the (status, ...) indexes; "done"
+ * is never counted, it grows without bound).  nginx serves this route to
+ * loopback clients only.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "app.h"
+#include "util.h"
+
+static const char sql_jobs_by_status[] =
+    "SELECT 'pending', COUNT(*) FROM jobs WHERE status = 'pending'"
+    " UNION ALL SELECT 'running', COUNT(*) FROM jobs WHERE status = 'running'"
+    " UNION ALL SELECT 'dead', COUNT(*) FROM jobs WHERE status = 'dead'";
+static const char sql_oldest_due[] =
+    "SELECT COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(run_at), NOW(6)), 0)"
+    " FROM jobs WHERE status = 'pending' AND run_at <= NOW(6)";
+static const char sql_dead_open[] =
+    "SELECT COUNT(*) FROM dead_letter_jobs WHERE replayed_at IS NULL";
+
+static const char *const route_names[METRICS_ROUTES] = {
+	"healthz", "categories", "products", "product", "orders", "order",
+	"admin_products", "metrics", "other"
+};
+static const char *const cache_results[METRICS_CACHE_RESULTS] = {
+	"hit", "miss", "bypass", "stale"
+};
+
+static void
+counter(struct buf *b, const char *name, const char *help, uint64_t v)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n",
+	    name, help, name, name, v);
+}
+
+static void
+queue_gauges(struct app *app, struct buf *b)
+{
+	char status[16];
+	struct db_val cols[2] = { db_out_str(status, sizeof(status)),
+	    db_out_i64() };
+	struct db_val one = db_out_i64();
+	MYSQL_STMT *cur;
+	int rc;
+
+	buf_puts(b, "# HELP catalog_jobs Jobs in the queue by status "
+	    "(done is not counted).\n# TYPE catalog_jobs gauge\n");
+	if (db_query(&app->db, sql_jobs_by_status, NULL, 0, cols, 2, &cur) ==
+	    DB_OK) {
+		while ((rc = db_fetch(&app->db, cur, cols, 2)) == 1)
+			buf_printf(b, "catalog_jobs{status=\"%s\"} %" PRId64 "\n",
+			    status, cols[1].i);
+		db_done(cur);
+	}
+	if (db_query_row(&app->db, sql_oldest_due, NULL, 0, &one, 1) == 1)
+		buf_printf(b, "# HELP catalog_jobs_oldest_due_age_seconds Age of "
+		    "the oldest due pending job.\n# TYPE "
+		    "catalog_jobs_oldest_due_age_seconds gauge\n"
+		    "catalog_jobs_oldest_due_age_seconds %.6f\n",
+		    (double)one.i / 1e6);
+	if (db_query_row(&app->db, sql_dead_open, NULL, 0, &one, 1) == 1)
+		buf_printf(b, "# HELP catalog_dead_letters Dead letters not yet "
+		    "replayed.\n# TYPE catalog_dead_letters gauge\n"
+		    "catalog_dead_letters %" PRId64 "\n", one.i);
+	buf_printf(b, "# HELP catalog_db_up 1 when the database answered this "
+	    "scrape.\n# TYPE catalog_db_up gauge\ncatalog_db_up %d\n",
+	    app->db.connected ? 1 : 0);
+}
+
+void
+metrics_page(struct app *app, struct request *req, struct response *res,
+    uint64_t id)
+{
+	struct metrics *m = app->metrics;
+	struct buf *b = &res->body;
+	uint64_t cumulative = 0;
+	size_t r, c;
+
+	res->status = 200;
+	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	http_header(res, "Cache-Control", "no-store");
+	buf_puts(b, "# HELP catalog_cache_requests_total Cache lookups by "
+	    "result.\n# TYPE catalog_cache_requests_total counter\n");
+	for (r = 0; r < METRICS_CACHE_RESULTS; r++)
+		buf_printf(b, "catalog_cache_requests_total{result=\"%s\"} %"
+		    PRIu64 "\n", cache_results[r],
+		    metrics_get(&m->cache_requests[r]));
+	counter(b, "catalog_cache_errors_total",
+	    "memcached calls that failed (each opens the breaker).",
+	    metrics_get(&m->cache_errors));
+	counter(b, "catalog_cache_db_loads_total",
+	    "Cached routes answered by reading the database.",
+	    metrics_get(&m->cache_db_loads));
+	counter(b, "catalog_cache_stampede_waits_total",
+	    "Lookups that waited for another worker's load.",
+	    metrics_get(&m->cache_stampede_waits));
+	counter(b, "catalog_cache_invalidations_total",
+	    "Namespace generation bumps after writes.",
+	    metrics_get(&m->cache_invalidations));
+	counter(b, "catalog_cache_invalidation_failures_total",
+	    "Bumps that did not reach memcached (server flushed on return).",
+	    metrics_get(&m->cache_invalidation_failures));
+	counter(b, "catalog_db_errors_total", "Database errors.",
+	    metrics_get(&m->db_errors));
+	counter(b, "catalog_worker_restarts_total",
+	    "Workers replaced after they died.",
+	    metrics_get(&m->worker_restarts));
+	counter(b, "catalog_orders_created_total", "Orders committed.",
+	    metrics_get(&m->orders_created));
+	buf_puts(b, "# HELP catalog_http_requests_total HTTP requests by route "
+	    "and status class.\n# TYPE catalog_http_requests_total counter\n");
+	for (r = 0; r < METRICS_ROUTES; r++)
+		for (c = 0; c < METRICS_STATUS_CLASSES; c++) {
+			uint64_t v = metrics_get(&m->http_requests[r][c]);
+			if (v > 0)
+				buf_printf(b, "catalog_http_requests_total{route="
+				    "\"%s\",code=\"%zuxx\"} %" PRIu64 "\n",
+				    route_names[r], c + 1, v);
+		}
+	buf_puts(b, "# HELP catalog_http_request_duration_seconds Time from "
+	    "accept to the last byte written.\n# TYPE "
+	    "catalog_http_request_duration_seconds histogram\n");
+	for (r = 0; r < METRICS_BUCKETS; r++) {
+		cumulative += metrics_get(&m->http_duration_bucket[r]);
+		buf_printf(b, "catalog_http_request_duration_seconds_bucket"
+		    "{le=\"%g\"} %" PRIu64 "\n", metrics_bucket_bounds[r],
+		    cumulative);
+	}
+	buf_printf(b, "catalog_http_request_duration_seconds_bucket{le=\"+Inf\"}"
+	    " %" PRIu64 "\ncatalog_http_request_duration_seconds_sum %.6f\n"
+	    "catalog_http_request_duration_seconds_count %" PRIu64 "\n",
+	    metrics_get(&m->http_duration_count),
+	    (double)metrics_get(&m->http_duration_sum_us) / 1e6,
+	    metrics_get(&m->http_duration_count));
+	queue_gauges(app, b);
+}
