@@ -45,6 +45,17 @@ void catalog_products(struct app *, struct request *, struct response *,
 void catalog_product(struct app *, struct request *, struct response *,
     uint64_t);
 void metrics_page(struct app *, struct request *, struct response *, uint64_t);
+/* orders.c */
+void orders_create(struct app *, struct request *, struct response *,
+    uint64_t);
+void orders_get(struct app *, struct request *, struct response *, uint64_t);
+/* admin.c */
+void admin_product_create(struct app *, struct request *, struct response *,
+    uint64_t);
+void admin_product_update(struct app *, struct request *, struct response *,
+    uint64_t);
+void admin_product_delete(struct app *, struct request *, struct response *,
+    uint64_t);
 
 /* worker.c */
 int worker_main(const struct conf *conf, int listen_fd, unsigned index,

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <mysql.h>
+
 #include "conf.h"
 #include "log.h"
 #include "master.h"
@@ -39,7 +41,7 @@ main(int argc, char **argv)
 	const char *path = CONF_DEFAULT_PATH;
 	char err[CONF_ERR_MAX];
 	struct conf conf;
-	int ch;
+	int ch, rc;
 
 	log_init("catalog-fcgi");
 	while ((ch = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
@@ -67,5 +69,12 @@ main(int argc, char **argv)
 		return CONF_EXIT;
 	}
 	log_set_level((enum log_level)log_level_parse(conf.log_level));
-	return master_run(&conf);
+	/* before any thread exists (Connector/C's global state) */
+	if (mysql_library_init(0, NULL, NULL) != 0) {
+		fprintf(stderr, "catalog-fcgi: mysql_library_init failed\n");
+		return 1;
+	}
+	rc = master_run(&conf);
+	mysql_library_end();
+	return rc;
 }

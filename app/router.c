@@ -36,6 +36,16 @@ static const struct route routes[] = {
 	    METRICS_ROUTE_PRODUCTS, "products" },
 	{ "/api/products/:id", HTTP_GET, catalog_product, 0,
 	    METRICS_ROUTE_PRODUCT, "product" },
+	{ "/api/products", HTTP_POST, admin_product_create, ROUTE_ADMIN,
+	    METRICS_ROUTE_ADMIN_PRODUCTS, "admin_product_create" },
+	{ "/api/products/:id", HTTP_PATCH, admin_product_update, ROUTE_ADMIN,
+	    METRICS_ROUTE_ADMIN_PRODUCTS, "admin_product_update" },
+	{ "/api/products/:id", HTTP_DELETE, admin_product_delete, ROUTE_ADMIN,
+	    METRICS_ROUTE_ADMIN_PRODUCTS, "admin_product_delete" },
+	{ "/api/orders", HTTP_POST, orders_create, 0, METRICS_ROUTE_ORDERS,
+	    "orders" },
+	{ "/api/orders/:id", HTTP_GET, orders_get, ROUTE_ADMIN,
+	    METRICS_ROUTE_ORDER, "order" },
 };
 
 /* 1 when path matches pattern; *id receives the :id segment. */

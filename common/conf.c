@@ -70,6 +70,7 @@ static const struct conf_key conf_keys[] = {
 	S("http.admin_token",	http_admin_token,	conf_check_token),
 	S("app.listen",		app_listen,		conf_check_listen),
 	U("app.workers",	app_workers,		1, 256),
+	U("app.threads",	app_threads,		1, 64),
 	U("app.backlog",	app_backlog,		1, 65535),
 	U("runner.batch_size",	runner_batch_size,	1, 1000),
 	U("runner.max_attempts", runner_max_attempts,	1, 100),
@@ -115,6 +116,7 @@ conf_defaults(struct conf *c)
 	util_strlcpy(c->app_listen, "/run/catalog/app.sock",
 	    sizeof(c->app_listen));
 	c->app_workers = 4;
+	c->app_threads = 4;
 	c->app_backlog = 1024;
 	c->runner_batch_size = 50;
 	c->runner_max_attempts = 5;

@@ -20,7 +20,7 @@
 
 #define CONF_EXIT 78			/* EX_CONFIG from sysexits.h */
 #define CONF_ERR_MAX 512
-#define CONF_DEFAULT_PATH SYSCONFDIR "/catalog.conf"
+#define CONF_DEFAULT_PATH SYSCONFDIR "/catalog/catalog.conf"
 
 struct conf {
 	/* database: socket, or host + port */
@@ -44,6 +44,7 @@ struct conf {
 	/* app */
 	char		app_listen[PATH_MAX];	/* unix path or host:port */
 	unsigned	app_workers;
+	unsigned	app_threads;		/* accept loops per worker */
 	unsigned	app_backlog;
 
 	/* runner */

@@ -26,7 +26,12 @@ static const char db_isolation_sql[] =
 static const char db_session_sql[] =
     "SET SESSION"
     " sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION',"
-    " innodb_lock_wait_timeout = 5, time_zone = '+00:00'";
+    " time_zone = '+00:00'";
+/* The lock wait must end before the client's read timeout, or a blocked
+ * statement looks like a lost connection (2013) instead of the retryable
+ * 1205; the value is computed from db.timeout_ms, never from input. */
+static const char db_lock_wait_sql[] =
+    "SET SESSION innodb_lock_wait_timeout = ?";
 
 struct db_val
 db_i64(int64_t v)
@@ -159,6 +164,20 @@ db_failed(struct db *db, MYSQL_STMT *stmt, const char *what)
 	return DB_ERR;
 }
 
+static MYSQL_STMT *db_run_once(struct db *, const char *, struct db_val *,
+    size_t);
+
+/* innodb_lock_wait_timeout = read timeout - 2 s, between 1 and 5 s. */
+static int
+db_set_lock_wait(struct db *db, unsigned timeout_s)
+{
+	struct db_val arg = db_i64(timeout_s > 7 ? 5 :
+	    timeout_s > 3 ? (int64_t)timeout_s - 2 : 1);
+
+	return db_run_once(db, db_lock_wait_sql, &arg, 1) != NULL ? DB_OK :
+	    DB_ERR;
+}
+
 int
 db_ensure(struct db *db)
 {
@@ -206,6 +225,10 @@ db_ensure(struct db *db)
 		return DB_ERR;
 	}
 	db->connected = 1;
+	if (db_set_lock_wait(db, timeout) != DB_OK) {
+		db_close(db);
+		return DB_ERR;
+	}
 	return DB_OK;
 }
 
@@ -305,7 +328,7 @@ db_bind_results(MYSQL_BIND *b, struct db_val *cols, size_t ncols)
 #define DB_MAX_BIND 64
 
 static MYSQL_STMT *
-db_run(struct db *db, const char *sql, struct db_val *args, size_t nargs)
+db_run_once(struct db *db, const char *sql, struct db_val *args, size_t nargs)
 {
 	MYSQL_BIND b[DB_MAX_BIND];
 	MYSQL_STMT *stmt;
@@ -328,13 +351,38 @@ db_run(struct db *db, const char *sql, struct db_val *args, size_t nargs)
 	return stmt;
 }
 
+/*
+ * Runs a statement; outside a transaction, a link found dead (the server
+ * restarted, or killed idle connections) is replaced and the statement
+ * sent once more.  A read is always safe to resend; a write only when the
+ * server never received it (2006, gone away before sending), since "lost
+ * during query" (2013) may follow a commit.
+ */
+static MYSQL_STMT *
+db_run(struct db *db, const char *sql, struct db_val *args, size_t nargs,
+    int is_read)
+{
+	MYSQL_STMT *stmt;
+	int was_connected = db->connected;
+
+	if ((stmt = db_run_once(db, sql, args, nargs)) != NULL)
+		return stmt;
+	if (db->in_tx || !was_connected || db->connected ||
+	    !db_conn_error(db->last_errno) ||
+	    (!is_read && db->last_errno != CR_SERVER_GONE_ERROR))
+		return NULL;
+	log_msg(LOG_INFO, "event=db_reconnect reason=stale_link errno=%u",
+	    db->last_errno);
+	return db_run_once(db, sql, args, nargs);
+}
+
 int
 db_exec(struct db *db, const char *sql, struct db_val *args, size_t nargs,
     uint64_t *affected, uint64_t *insert_id)
 {
 	MYSQL_STMT *stmt;
 
-	if ((stmt = db_run(db, sql, args, nargs)) == NULL)
+	if ((stmt = db_run(db, sql, args, nargs, 0)) == NULL)
 		return DB_ERR;
 	if (affected != NULL)
 		*affected = mysql_stmt_affected_rows(stmt);
@@ -353,7 +401,7 @@ db_query(struct db *db, const char *sql, struct db_val *args, size_t nargs,
 	*cursor = NULL;
 	if (ncols > DB_MAX_BIND)
 		return DB_ERR;
-	if ((stmt = db_run(db, sql, args, nargs)) == NULL)
+	if ((stmt = db_run(db, sql, args, nargs, 1)) == NULL)
 		return DB_ERR;
 	db_bind_results(b, cols, ncols);
 	if (mysql_stmt_bind_result(stmt, b) != 0) {

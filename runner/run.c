@@ -1,22 +1,365 @@
 /*
  * run.c: `job-runner run --once|--loop`: the claim loop.
  *
- * Foundation version: connects to the database and reports the due jobs;
- * claiming and handlers arrive with the runner issue.
+ * One process, one database connection, one job at a time:
+ *
+ *   claim a batch (jobs_claim: up to runner.batch_size due jobs, one
+ *   transaction) -> for each job: renew the lease if a third of it is
+ *   gone, run the handler, decide (jobs_decide), record the outcome in
+ *   its own fenced transaction -> next batch.
+ *
+ * --once stops when a claim comes back empty (nothing due) or when
+ * --max-runtime is up; --loop sleeps runner.poll_ms when idle.  SIGTERM and
+ * SIGINT set a flag: the job in hand finishes and is recorded, the rest of
+ * the batch is released (back to pending, attempt not counted), exit 0.
+ *
+ * A job claimed more often than its max_attempts (its runners kept dying
+ * while it ran, e.g. a payload that crashes the handler) is dead-lettered
+ * without being run again, so no payload is retried forever.
+ *
+ * Exit: 0 (failed jobs are normal outcomes), 1 when the database cannot be
+ * reached (--once; --loop keeps trying once it has connected), 64 usage.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "db.h"
+#include "handler.h"
+#include "jobs.h"
 #include "log.h"
 #include "runner.h"
+#include "transport.h"
 #include "util.h"
 
-static const char sql_due[] =
-    "SELECT COUNT(*) FROM jobs WHERE status = 'pending' AND run_at <= NOW(6)";
+struct run_totals {
+	uint64_t	claimed;
+	uint64_t	done;
+	uint64_t	retried;
+	uint64_t	dead;
+	uint64_t	lease_lost;
+	uint64_t	last_success_ms;	/* wall clock */
+};
+
+struct run_state {
+	const struct conf	*conf;
+	struct db		 db;
+	struct transport	 transport;
+	struct handler_ctx	 ctx;
+	struct jobs_runner	 runner;
+	struct jobs_backoff	 backoff;
+	struct jobs_job		*batch;
+	int			 once;
+	uint64_t		 started_us;
+	uint64_t		 deadline_us;	/* 0: none */
+	const char		*metrics_path;
+	struct run_totals	 totals;
+};
+
+static volatile sig_atomic_t run_stop;
+
+static void
+run_on_signal(int sig)
+{
+	(void)sig;
+	run_stop = 1;
+}
+
+/* SIGTERM/SIGINT interrupt sleeps (no SA_RESTART) and set run_stop. */
+static void
+run_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = run_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);	/* a sendmail that exits early */
+}
+
+static int
+run_time_up(const struct run_state *s)
+{
+	return s->deadline_us != 0 && util_monotonic_us() >= s->deadline_us;
+}
+
+static void
+run_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);	/* a signal ends it early */
+}
+
+static uint64_t
+run_random(void)
+{
+	uint64_t r = 0;
+
+	if (util_random(&r, sizeof(r)) != 0)
+		r = util_monotonic_us();
+	return r;
+}
+
+/* The per-attempt logfmt line (CONTRACT §5). */
+static void
+run_log_attempt(const struct jobs_job *j, const struct jobs_decision *d,
+    const struct handler_result *res, uint64_t duration_us)
+{
+	char type[2 * JOBS_TYPE_MAX + 8], err[2 * JOBS_ERROR_MAX], extra[64];
+
+	log_quote(type, sizeof(type), j->type);
+	extra[0] = '\0';
+	if (d->next == JOBS_PENDING)
+		snprintf(extra, sizeof(extra), " retry_in_ms=%llu",
+		    (unsigned long long)d->delay_ms);
+	else if (d->next == JOBS_DONE && res->skipped)
+		util_strlcpy(extra, " note=already_sent", sizeof(extra));
+	if (d->next == JOBS_DONE)
+		log_msg(LOG_INFO, "event=job job_id=%lld type=%s attempt=%u/%u "
+		    "outcome=done duration_ms=%llu%s", (long long)j->id, type,
+		    j->attempt, j->max_attempts,
+		    (unsigned long long)(duration_us / 1000), extra);
+	else
+		log_msg(d->next == JOBS_DEAD ? LOG_WARN : LOG_INFO,
+		    "event=job job_id=%lld type=%s attempt=%u/%u outcome=%s "
+		    "duration_ms=%llu%s error=%s",
+		    (long long)j->id, type, j->attempt, j->max_attempts,
+		    jobs_state_verb(d->next),
+		    (unsigned long long)(duration_us / 1000), extra,
+		    log_quote(err, sizeof(err), res->error));
+}
+
+/* Records the decision; DB_OK, JOBS_LEASE_LOST or DB_ERR. */
+static int
+run_record(struct run_state *s, const struct jobs_job *j,
+    const struct jobs_decision *d, const struct handler_result *res)
+{
+	switch (d->next) {
+	case JOBS_DONE:
+		return jobs_complete(&s->db, j, &res->effect);
+	case JOBS_PENDING:
+		return jobs_retry(&s->db, j, d->delay_ms, res->error);
+	default:
+		return jobs_dead(&s->db, j, res->error);
+	}
+}
+
+static void
+run_count(struct run_state *s, const struct jobs_decision *d)
+{
+	switch (d->next) {
+	case JOBS_DONE:
+		s->totals.done++;
+		s->totals.last_success_ms = util_now_ms();
+		break;
+	case JOBS_PENDING:
+		s->totals.retried++;
+		break;
+	default:
+		s->totals.dead++;
+		break;
+	}
+}
+
+/* One attempt of one claimed job.  -1 when the database failed. */
+static int
+run_one(struct run_state *s, struct jobs_job *j)
+{
+	struct handler_result res;
+	struct jobs_decision d;
+	uint64_t start = util_monotonic_us();
+	int rc;
+
+	if (start - j->leased_us > (uint64_t)s->runner.lease_seconds *
+	    1000000 / 3) {
+		if ((rc = jobs_renew(&s->db, &s->runner, j)) != DB_OK)
+			goto lost;
+	}
+	memset(&res, 0, sizeof(res));
+	if (j->attempt > j->max_attempts)
+		handler_fail(&res, JOBS_OUTCOME_PERMANENT, "claimed %u times "
+		    "without an outcome (runner killed while running it?)",
+		    j->attempt - 1);
+	else
+		handler_run(&s->ctx, j, &res);
+	jobs_decide(j->attempt, j->max_attempts, res.outcome, &s->backoff,
+	    run_random(), &d);
+	rc = run_record(s, j, &d, &res);
+	if (rc == DB_OK) {
+		run_log_attempt(j, &d, &res, util_monotonic_us() - start);
+		run_count(s, &d);
+		return 0;
+	}
+lost:
+	if (rc == JOBS_LEASE_LOST) {
+		s->totals.lease_lost++;
+		log_msg(LOG_WARN, "event=lease_lost job_id=%lld attempt=%u/%u "
+		    "note=\"lease lost: reclaimed by another runner, outcome "
+		    "dropped\"", (long long)j->id, j->attempt, j->max_attempts);
+		return 0;
+	}
+	log_msg(LOG_ERROR, "event=job_record_failed job_id=%lld attempt=%u/%u",
+	    (long long)j->id, j->attempt, j->max_attempts);
+	return -1;
+}
+
+/* Gives back the claimed jobs [from, n) that will not run. */
+static void
+run_release(struct run_state *s, size_t from, size_t n)
+{
+	size_t i;
+
+	for (i = from; i < n; i++)
+		if (jobs_release(&s->db, &s->batch[i]) == DB_OK)
+			s->totals.claimed--;
+}
+
+/* Claims and runs one batch.  Returns jobs claimed, or -1. */
+static int
+run_batch(struct run_state *s)
+{
+	size_t n = 0, i;
+	int failed = 0;
+
+	if (jobs_claim(&s->db, &s->runner, s->batch, s->conf->runner_batch_size,
+	    &n) != DB_OK)
+		return -1;
+	s->totals.claimed += n;
+	for (i = 0; i < n; i++) {
+		if (run_stop || run_time_up(s) || failed) {
+			run_release(s, i, n);
+			break;
+		}
+		if (run_one(s, &s->batch[i]) != 0)
+			failed = 1;
+	}
+	for (i = 0; i < n; i++)
+		jobs_job_free(&s->batch[i]);
+	return failed ? -1 : (int)n;
+}
+
+/* Prometheus textfile-collector format, replaced atomically. */
+static void
+run_write_metrics(const struct run_state *s)
+{
+	char tmp[4096];
+	FILE *fp;
+	int n;
+
+	if (s->metrics_path == NULL)
+		return;
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", s->metrics_path,
+	    (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp) || (fp = fopen(tmp, "w")) == NULL)
+		return;
+	fprintf(fp, "# TYPE job_runner_jobs_claimed_total counter\n"
+	    "job_runner_jobs_claimed_total %llu\n"
+	    "# TYPE job_runner_jobs_done_total counter\n"
+	    "job_runner_jobs_done_total %llu\n"
+	    "# TYPE job_runner_jobs_retried_total counter\n"
+	    "job_runner_jobs_retried_total %llu\n"
+	    "# TYPE job_runner_jobs_dead_total counter\n"
+	    "job_runner_jobs_dead_total %llu\n"
+	    "# TYPE job_runner_lease_lost_total counter\n"
+	    "job_runner_lease_lost_total %llu\n"
+	    "# TYPE job_runner_run_duration_seconds gauge\n"
+	    "job_runner_run_duration_seconds %.3f\n",
+	    (unsigned long long)s->totals.claimed,
+	    (unsigned long long)s->totals.done,
+	    (unsigned long long)s->totals.retried,
+	    (unsigned long long)s->totals.dead,
+	    (unsigned long long)s->totals.lease_lost,
+	    (double)(util_monotonic_us() - s->started_us) / 1e6);
+	if (s->totals.last_success_ms != 0)
+		fprintf(fp, "# TYPE job_runner_last_success_timestamp_seconds "
+		    "gauge\njob_runner_last_success_timestamp_seconds %.3f\n",
+		    (double)s->totals.last_success_ms / 1e3);
+	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+		fclose(fp);
+		unlink(tmp);
+		return;
+	}
+	if (fclose(fp) != 0 || rename(tmp, s->metrics_path) != 0)
+		unlink(tmp);
+}
+
+/* The main loop.  Returns the exit code. */
+static int
+run_loop(struct run_state *s)
+{
+	int connected = 0, n;
+
+	while (!run_stop && !run_time_up(s)) {
+		if ((n = run_batch(s)) < 0) {
+			if (s->once || !connected)
+				return RUNNER_EXIT_RUNTIME;
+			run_sleep_ms(s->conf->runner_poll_ms);
+			continue;
+		}
+		connected = 1;
+		run_write_metrics(s);
+		if (n > 0)
+			continue;
+		if (s->once)
+			break;
+		run_sleep_ms(s->conf->runner_poll_ms);
+	}
+	return RUNNER_EXIT_OK;
+}
+
+static int
+run_setup(struct run_state *s, const struct conf *conf)
+{
+	char host[256], err[256];
+	int n;
+
+	s->conf = conf;
+	s->started_us = util_monotonic_us();
+	if (gethostname(host, sizeof(host)) != 0)
+		util_strlcpy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	n = snprintf(s->runner.id, sizeof(s->runner.id), "%.100s:%ld", host,
+	    (long)getpid());
+	if (n < 0)
+		return -1;
+	s->runner.lease_seconds = conf->runner_lease_seconds;
+	s->runner.max_attempts = conf->runner_max_attempts;
+	s->backoff.base_ms = conf->runner_backoff_base_ms;
+	s->backoff.cap_ms = conf->runner_backoff_cap_ms;
+	if (transport_open(&s->transport, conf->mail_transport,
+	    conf->runner_handler_timeout_seconds, err, sizeof(err)) != 0) {
+		log_msg(LOG_ERROR, "event=config_error error=%s", err);
+		return -1;
+	}
+	if ((s->batch = calloc(conf->runner_batch_size,
+	    sizeof(*s->batch))) == NULL)
+		return -1;
+	db_init(&s->db, conf);
+	s->ctx.conf = conf;
+	s->ctx.db = &s->db;
+	s->ctx.transport = &s->transport;
+	return 0;
+}
+
+static int
+run_usage(void)
+{
+	fprintf(stderr, "usage: job-runner run --once [--max-runtime SEC] "
+	    "[--metrics-file PATH]\n"
+	    "       job-runner run --loop [--metrics-file PATH]\n");
+	return RUNNER_EXIT_USAGE;
+}
 
 int
 runner_cmd_run(const struct conf *conf, int argc, char **argv)
@@ -25,62 +368,54 @@ runner_cmd_run(const struct conf *conf, int argc, char **argv)
 		{ "once", no_argument, NULL, 'o' },
 		{ "loop", no_argument, NULL, 'l' },
 		{ "max-runtime", required_argument, NULL, 'm' },
+		{ "metrics-file", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct db db;
-	struct db_val col = db_out_i64();
+	struct run_state s;
 	uint64_t max_runtime = 0;
-	int ch, once = 0, loop = 0, rc = RUNNER_EXIT_RUNTIME;
+	int ch, loop = 0, rc;
 
-	optind = 1;
+	memset(&s, 0, sizeof(s));
+	optind = 0;	/* glibc: re-initialise, main() scanned with "+" */
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'o': once = 1; break;
+		case 'o': s.once = 1; break;
 		case 'l': loop = 1; break;
 		case 'm':
-			if (util_parse_u64(optarg, 1, 86400 * 7, &max_runtime) != 0) {
+			if (util_parse_u64(optarg, 1, 86400 * 7,
+			    &max_runtime) != 0) {
 				fprintf(stderr, "job-runner: --max-runtime: "
 				    "expected seconds in 1..604800\n");
 				return RUNNER_EXIT_USAGE;
 			}
 			break;
+		case 'M': s.metrics_path = optarg; break;
 		default:
-			return RUNNER_EXIT_USAGE;
+			return run_usage();
 		}
 	}
-	if (once == loop || optind != argc) {
-		fprintf(stderr, "usage: job-runner run --once [--max-runtime SEC]"
-		    " | --loop\n");
-		return RUNNER_EXIT_USAGE;
+	if (s.once == loop || optind != argc || (loop && max_runtime != 0))
+		return run_usage();
+	if (run_setup(&s, conf) != 0) {
+		free(s.batch);
+		return RUNNER_EXIT_RUNTIME;
 	}
-	db_init(&db, conf);
-	if (db_query_row(&db, sql_due, NULL, 0, &col, 1) != 1)
-		goto out;
-	log_msg(LOG_INFO, "event=run_summary claimed=0 done=0 retried=0 dead=0 "
-	    "due=%lld", (long long)col.i);
-	rc = RUNNER_EXIT_OK;
-out:
-	db_close(&db);
+	if (max_runtime != 0)
+		s.deadline_us = s.started_us + max_runtime * 1000000;
+	run_signals();
+	rc = run_loop(&s);
+	run_write_metrics(&s);
+	log_msg(rc == 0 ? LOG_INFO : LOG_ERROR, "event=run_summary mode=%s "
+	    "runner=%s claimed=%llu done=%llu retried=%llu dead=%llu "
+	    "lease_lost=%llu duration_ms=%llu exit=%d", s.once ? "once" : "loop",
+	    s.runner.id, (unsigned long long)s.totals.claimed,
+	    (unsigned long long)s.totals.done,
+	    (unsigned long long)s.totals.retried,
+	    (unsigned long long)s.totals.dead,
+	    (unsigned long long)s.totals.lease_lost,
+	    (unsigned long long)((util_monotonic_us() - s.started_us) / 1000),
+	    rc);
+	db_close(&s.db);
+	free(s.batch);
 	return rc;
-}
-
-int
-runner_cmd_dead(const struct conf *conf, int argc, char **argv)
-{
-	fprintf(stderr, "job-runner: dead: not implemented yet\n");
-	return RUNNER_EXIT_RUNTIME;
-}
-
-int
-runner_cmd_exec(const struct conf *conf, int argc, char **argv)
-{
-	fprintf(stderr, "job-runner: exec: not implemented yet\n");
-	return RUNNER_EXIT_RUNTIME;
-}
-
-int
-runner_cmd_prune(const struct conf *conf, int argc, char **argv)
-{
-	fprintf(stderr, "job-runner: prune: not implemented yet\n");
-	return RUNNER_EXIT_RUNTIME;
 }

@@ -15,7 +15,7 @@ IT_FAILED=0
 fixture_free_port() {
 	local p
 	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		if ! ss -Hltn "sport = :$p" | grep -q .; then
 			echo "$p"
 			return 0
@@ -83,8 +83,10 @@ it_case() {
 	fi
 }
 
-# fail MESSAGE: ends the current case with a message.
-fail() { echo "$*"; return 1; }
+# fail MESSAGE: ends the current case with a message.  Cases run in a
+# command substitution (a subshell), so exit ends only that case, also when
+# fail is called in the middle of a function.
+fail() { echo "$*"; exit 1; }
 
 # expect_eq WHAT GOT WANT
 expect_eq() {

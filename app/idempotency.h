@@ -1,0 +1,70 @@
+/*
+ * idempotency.h: the Idempotency-Key header of POST /api/orders (IETF
+ * httpapi idempotency-key draft semantics, CONTRACT §3).
+ *
+ * Flow, one struct idem per request:
+ *   idem_parse()    at the boundary, before any database work: no header
+ *                   means "not idempotent"; a bad one is a 400.  Computes
+ *                   SHA-256 over method, path and body.
+ *   idem_claim()    INSERTs the key (state in_progress, expires_at now +
+ *                   24 h) in its own autocommit statement, so a concurrent
+ *                   duplicate collides on the primary key.  On a collision
+ *                   the stored row decides: other hash -> 422; in_progress
+ *                   -> 409; done -> the stored status and body, byte for
+ *                   byte (plus Location).  An expired row, or an
+ *                   in_progress row older than IDEM_STALE_SECONDS (its
+ *                   worker died: the order transaction never runs that
+ *                   long), counts as absent: it is deleted and the insert
+ *                   tried again.
+ *   idem_record()   stores the final answer and state done.  The order
+ *                   path calls it inside the order transaction, so a
+ *                   committed order always has its recorded answer; 4xx
+ *                   outcomes (409 stock, 422 product) are recorded in
+ *                   autocommit after the rollback.
+ *   idem_release()  deletes our in_progress row after a 5xx, so the client
+ *                   may retry.  It only deletes a row still in_progress: if
+ *                   the COMMIT's answer was lost but the commit happened,
+ *                   the done row stays and the retry replays the 201.
+ * Cleanup: every IDEM_PRUNE_EVERY-th claim of a worker (the first one
+ * included) deletes up to IDEM_PRUNE_BATCH expired rows.
+ */
+#ifndef APP_IDEMPOTENCY_H
+#define APP_IDEMPOTENCY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app.h"
+
+#define IDEM_KEY_MAX		255
+#define IDEM_HASH_LEN		32
+#define IDEM_TTL_HOURS		24
+#define IDEM_STALE_SECONDS	300
+#define IDEM_PRUNE_EVERY	1000
+#define IDEM_PRUNE_BATCH	100
+#define IDEM_BODY_MAX		(64 * 1024)
+
+struct idem {
+	int		 present;	/* the request carried a key */
+	int		 claimed;	/* we own the in_progress row */
+	char		 key[IDEM_KEY_MAX + 1];
+	size_t		 key_len;
+	unsigned char	 hash[IDEM_HASH_LEN];
+};
+
+enum idem_claim_result {
+	IDEM_PROCEED = 0,	/* handle the request, then record or release */
+	IDEM_ANSWERED		/* res holds the replay, 409, 422 or 503 */
+};
+
+/* 0 (idem->present says whether there was a key), or -1 with a 400 in res. */
+int idem_parse(const struct request *req, struct idem *idem,
+    struct response *res);
+enum idem_claim_result idem_claim(struct app *app, struct idem *idem,
+    struct response *res);
+/* Stores status and body as the answer; 0 or DB_ERR.  No-op without key. */
+int idem_record(struct app *app, struct idem *idem, int status,
+    const struct buf *body, uint64_t order_id);
+void idem_release(struct app *app, struct idem *idem);
+
+#endif

@@ -1,0 +1,578 @@
+/*
+ * orders.c: POST /api/orders and GET /api/orders/{id} (admin).
+ *
+ * POST reads top to bottom: body (body.c: 415/413/400) -> Idempotency-Key
+ * syntax (400) -> members (400) -> claim the key (idempotency.h) -> one
+ * transaction -> invalidate -> 201.  Nothing touches the database before
+ * the whole body is known to be good.
+ *
+ * Body rules: `email` (util_valid_email: ASCII, no spaces or controls) and
+ * `items` (1..ORDER_ITEMS_MAX elements, each an object with integer
+ * `product_id` >= 1 and integer `quantity` 1..ORDER_QUANTITY_MAX) are
+ * required; unknown members are ignored, at both levels, so a client that
+ * sends a price or a note is served and its price never read.  Duplicate
+ * product ids are merged: their quantities are summed, and the sum must
+ * still be at most ORDER_QUANTITY_MAX (else 400), because one line per
+ * product is what order_items' primary key stores.
+ *
+ * The transaction (CONTRACT §3, "one transaction"): lock each product with
+ * SELECT ... FOR UPDATE by primary key in ascending id order (one fixed
+ * order for every writer, so two orders cannot deadlock on each other's
+ * products), refuse a missing product (422) or short stock (409) with a
+ * rollback, decrement stock, insert the order with the total from the
+ * database's prices, its items (sku, name and price snapshot), its
+ * confirmation job and, when there is an Idempotency-Key, the recorded
+ * answer; commit.  Deadlock and lock wait timeout restart the whole unit
+ * (ORDER_TRIES); a lost connection is a 503 without retry, since db.c
+ * never reconnects inside a transaction and a commit whose answer was lost
+ * may have happened (the key, if any, then replays it).
+ *
+ * Invalidation after commit and before the answer (catalog.h): g:p:<id>
+ * for each product, g:c:<slug> for each of their categories, and g:all
+ * (stock shows in every list).
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <errmsg.h>
+
+#include "app.h"
+#include "body.h"
+#include "catalog.h"
+#include "idempotency.h"
+#include "log.h"
+#include "util.h"
+
+#define ORDER_ITEMS_MAX		50
+#define ORDER_QUANTITY_MAX	1000
+#define ORDER_TRIES		3
+#define ORDER_NS_MAX		96
+#define ORDER_SKU_MAX		65
+#define ORDER_NAME_MAX		(200 * 4 + 1)
+#define ORDER_SLUG_MAX		65
+#define ORDER_JOB_TYPE		"order_confirmation_email"
+
+static const char sql_lock_product[] =
+    "SELECT id, sku, name, price_cents, stock, category_id FROM products"
+    " WHERE id = ? FOR UPDATE";
+static const char sql_take_stock[] =
+    "UPDATE products SET stock = stock - ? WHERE id = ?";
+static const char sql_insert_order[] =
+    "INSERT INTO orders (email, status, total_cents) VALUES (?, 'created', ?)";
+static const char sql_insert_item[] =
+    "INSERT INTO order_items (order_id, product_id, sku, name, quantity,"
+    " unit_price_cents) VALUES (?, ?, ?, ?, ?, ?)";
+static const char sql_insert_job[] =
+    "INSERT INTO jobs (type, payload, idempotency_key, max_attempts)"
+    " VALUES ('" ORDER_JOB_TYPE "', ?, ?, ?)";
+static const char sql_category_slug[] =
+    "SELECT slug FROM categories WHERE id = ?";
+
+static const char sql_order[] =
+    "SELECT email, status, total_cents,"
+    " DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'),"
+    " confirmation_sent_at IS NOT NULL FROM orders WHERE id = ?";
+static const char sql_order_items[] =
+    "SELECT product_id, sku, name, quantity, unit_price_cents"
+    " FROM order_items WHERE order_id = ? ORDER BY product_id";
+static const char sql_order_job[] =
+    "SELECT status FROM jobs WHERE idempotency_key = ?";
+
+enum order_field { OF_EMAIL, OF_ITEMS, OF__MAX };
+static const struct body_field order_fields[OF__MAX] = {
+	[OF_EMAIL] = { "email", BODY_STRING, 1, 3, 254, util_valid_email,
+	    "an email address" },
+	[OF_ITEMS] = { "items", BODY_ARRAY, 1, 1, ORDER_ITEMS_MAX, NULL,
+	    NULL },
+};
+
+enum item_field { IF_PRODUCT, IF_QUANTITY, IF__MAX };
+static const struct body_field item_fields[IF__MAX] = {
+	[IF_PRODUCT] = { "product_id", BODY_INT, 1, 1, INT64_MAX,
+	    NULL, NULL },
+	[IF_QUANTITY] = { "quantity", BODY_INT, 1, 1,
+	    ORDER_QUANTITY_MAX, NULL, NULL },
+};
+
+struct order_line {
+	int64_t		product_id;
+	int64_t		quantity;
+	/* read under lock */
+	int64_t		unit_price;
+	int64_t		category_id;
+	char		sku[ORDER_SKU_MAX];
+	char		name[ORDER_NAME_MAX];
+};
+
+struct order {
+	char			email[255];
+	struct order_line	lines[ORDER_ITEMS_MAX];
+	size_t			nlines;
+	uint64_t		id;
+	int64_t			total;
+	char			slugs[ORDER_ITEMS_MAX][ORDER_SLUG_MAX];
+	size_t			nslugs;
+};
+
+enum order_outcome {
+	ORDER_COMMITTED = 0,
+	ORDER_REFUSED,		/* 409 or 422 in res, rolled back */
+	ORDER_DB_ERROR		/* rolled back; see db_errno() */
+};
+
+static int
+orders_line_cmp(const void *a, const void *b)
+{
+	const struct order_line *x = a, *y = b;
+
+	return x->product_id < y->product_id ? -1 :
+	    x->product_id > y->product_id;
+}
+
+/* Adds one item, merging a repeated product; -1 when the sum is too big. */
+static int
+orders_add_line(struct order *o, int64_t product_id, int64_t quantity)
+{
+	size_t i;
+
+	for (i = 0; i < o->nlines; i++) {
+		if (o->lines[i].product_id != product_id)
+			continue;
+		o->lines[i].quantity += quantity;
+		return o->lines[i].quantity > ORDER_QUANTITY_MAX ? -1 : 0;
+	}
+	o->lines[o->nlines].product_id = product_id;
+	o->lines[o->nlines].quantity = quantity;
+	o->nlines++;
+	return 0;
+}
+
+/* The items array: each an object validated through item_fields. */
+static int
+orders_parse_items(json_object *items, struct order *o, char *detail,
+    size_t size)
+{
+	struct body_value v[IF__MAX];
+	json_object *item;
+	size_t i, n = json_object_array_length(items);
+
+	for (i = 0; i < n; i++) {
+		item = json_object_array_get_idx(items, i);
+		if (!json_object_is_type(item, json_type_object)) {
+			snprintf(detail, size, "each element of items must be "
+			    "an object");
+			return -1;
+		}
+		if (body_fields(item, item_fields, IF__MAX,
+		    BODY_UNKNOWN_IGNORE, v, detail, size) != 0)
+			return -1;
+		if (orders_add_line(o, v[IF_PRODUCT].i, v[IF_QUANTITY].i) != 0) {
+			snprintf(detail, size, "the quantities of one product "
+			    "(repeated items are summed) must be at most %d",
+			    ORDER_QUANTITY_MAX);
+			return -1;
+		}
+	}
+	qsort(o->lines, o->nlines, sizeof(o->lines[0]), orders_line_cmp);
+	return 0;
+}
+
+/* The whole body into o; 0, or -1 with a 400 detail. */
+static int
+orders_validate(json_object *obj, struct order *o, char *detail, size_t size)
+{
+	struct body_value v[OF__MAX];
+
+	if (body_fields(obj, order_fields, OF__MAX, BODY_UNKNOWN_IGNORE, v,
+	    detail, size) != 0)
+		return -1;
+	memcpy(o->email, v[OF_EMAIL].s, v[OF_EMAIL].len);
+	o->email[v[OF_EMAIL].len] = '\0';
+	return orders_parse_items(v[OF_ITEMS].array, o, detail, size);
+}
+
+/* Locks one product and reads what the order snapshots.  1, 0 missing,
+ * DB_ERR. */
+static int
+orders_lock_line(struct app *app, struct order_line *l, int64_t *stock)
+{
+	struct db_val arg = db_i64(l->product_id);
+	struct db_val cols[6];
+	int rc;
+
+	cols[0] = db_out_i64();
+	cols[1] = db_out_str(l->sku, sizeof(l->sku));
+	cols[2] = db_out_str(l->name, sizeof(l->name));
+	cols[3] = db_out_i64();
+	cols[4] = db_out_i64();
+	cols[5] = db_out_i64();
+	rc = db_query_row(&app->db, sql_lock_product, &arg, 1, cols, 6);
+	if (rc != 1)
+		return rc == 0 ? 0 : DB_ERR;
+	l->unit_price = cols[3].i;
+	*stock = cols[4].i;
+	l->category_id = cols[5].i;
+	return 1;
+}
+
+/* Locks every product and checks stock; ORDER_REFUSED fills res. */
+static enum order_outcome
+orders_lock_all(struct app *app, struct order *o, struct response *res)
+{
+	char detail[BODY_DETAIL_MAX];
+	int64_t stock, line_total;
+	size_t i;
+	int rc;
+
+	o->total = 0;
+	for (i = 0; i < o->nlines; i++) {
+		struct order_line *l = &o->lines[i];
+
+		if ((rc = orders_lock_line(app, l, &stock)) == DB_ERR)
+			return ORDER_DB_ERROR;
+		if (rc == 0) {
+			snprintf(detail, sizeof(detail), "product %" PRId64
+			    " does not exist", l->product_id);
+			http_problem(res, 422, detail);
+			return ORDER_REFUSED;
+		}
+		if (stock < l->quantity) {
+			snprintf(detail, sizeof(detail), "not enough stock for "
+			    "product %" PRId64, l->product_id);
+			http_problem(res, 409, detail);
+			return ORDER_REFUSED;
+		}
+		if (__builtin_mul_overflow(l->unit_price, l->quantity,
+		    &line_total) ||
+		    __builtin_add_overflow(o->total, line_total, &o->total)) {
+			http_problem(res, 422, "the order total is too large");
+			return ORDER_REFUSED;
+		}
+	}
+	return ORDER_COMMITTED;
+}
+
+/* Stock, order, items and the confirmation job. */
+static int
+orders_write(struct app *app, struct order *o)
+{
+	char payload[64], key[64];
+	struct db_val a[6];
+	size_t i;
+
+	for (i = 0; i < o->nlines; i++) {
+		a[0] = db_i64(o->lines[i].quantity);
+		a[1] = db_i64(o->lines[i].product_id);
+		if (db_exec(&app->db, sql_take_stock, a, 2, NULL, NULL) != DB_OK)
+			return DB_ERR;
+	}
+	a[0] = db_cstr(o->email);
+	a[1] = db_i64(o->total);
+	if (db_exec(&app->db, sql_insert_order, a, 2, NULL, &o->id) != DB_OK)
+		return DB_ERR;
+	for (i = 0; i < o->nlines; i++) {
+		const struct order_line *l = &o->lines[i];
+
+		a[0] = db_i64((int64_t)o->id);
+		a[1] = db_i64(l->product_id);
+		a[2] = db_cstr(l->sku);
+		a[3] = db_cstr(l->name);
+		a[4] = db_i64(l->quantity);
+		a[5] = db_i64(l->unit_price);
+		if (db_exec(&app->db, sql_insert_item, a, 6, NULL, NULL) != DB_OK)
+			return DB_ERR;
+	}
+	snprintf(payload, sizeof(payload), "{\"order_id\":%" PRIu64 "}", o->id);
+	snprintf(key, sizeof(key), "order-confirmation-%" PRIu64, o->id);
+	a[0] = db_cstr(payload);
+	a[1] = db_cstr(key);
+	a[2] = db_i64(app->conf->runner_max_attempts);
+	return db_exec(&app->db, sql_insert_job, a, 3, NULL, NULL);
+}
+
+/* The slugs of the products' categories, for the invalidation. */
+static int
+orders_slugs(struct app *app, struct order *o)
+{
+	struct db_val arg, col;
+	size_t i, j;
+	int rc;
+
+	o->nslugs = 0;
+	for (i = 0; i < o->nlines; i++) {
+		for (j = 0; j < i; j++)
+			if (o->lines[j].category_id == o->lines[i].category_id)
+				break;
+		if (j < i)
+			continue;
+		arg = db_i64(o->lines[i].category_id);
+		col = db_out_str(o->slugs[o->nslugs], ORDER_SLUG_MAX);
+		rc = db_query_row(&app->db, sql_category_slug, &arg, 1, &col, 1);
+		if (rc == DB_ERR || rc == DB_ETRUNC)
+			return DB_ERR;
+		if (rc == 1)
+			o->nslugs++;
+	}
+	return DB_OK;
+}
+
+static void
+orders_render(const struct order *o, struct buf *b)
+{
+	size_t i;
+
+	buf_reset(b);
+	buf_printf(b, "{\"id\":%" PRIu64 ",\"status\":\"created\",\"email\":",
+	    o->id);
+	buf_json_string(b, o->email, strlen(o->email));
+	buf_printf(b, ",\"total_cents\":%" PRId64 ",\"items\":[", o->total);
+	for (i = 0; i < o->nlines; i++)
+		buf_printf(b, "%s{\"product_id\":%" PRId64 ",\"quantity\":%"
+		    PRId64 ",\"unit_price_cents\":%" PRId64 "}", i ? "," : "",
+		    o->lines[i].product_id, o->lines[i].quantity,
+		    o->lines[i].unit_price);
+	buf_puts(b, "]}");
+}
+
+/*
+ * START TRANSACTION, once more on a new link when the worker's old one was
+ * found gone (CR_SERVER_GONE_ERROR: the statement never reached the server,
+ * as for the first write after a database restart).  Nothing ran, so trying
+ * again is safe: db.c has dropped the dead link and reconnects.
+ */
+static int
+orders_begin(struct db *db)
+{
+	if (db_begin(db) == DB_OK)
+		return DB_OK;
+	if (db_errno(db) != CR_SERVER_GONE_ERROR)
+		return DB_ERR;
+	return db_begin(db);
+}
+
+/* One attempt at the whole unit.  On ORDER_COMMITTED res->body holds the
+ * 201 body. */
+static enum order_outcome
+orders_transaction(struct app *app, struct order *o, struct idem *idem,
+    struct response *res)
+{
+	enum order_outcome out;
+
+	if (orders_begin(&app->db) != DB_OK)
+		return ORDER_DB_ERROR;
+	if ((out = orders_lock_all(app, o, res)) != ORDER_COMMITTED)
+		goto rollback;
+	out = ORDER_DB_ERROR;
+	if (orders_write(app, o) != DB_OK)
+		goto rollback;
+	orders_render(o, &res->body);
+	if (res->body.overflow ||
+	    idem_record(app, idem, 201, &res->body, o->id) != DB_OK ||
+	    orders_slugs(app, o) != DB_OK)
+		goto rollback;
+	if (db_commit(&app->db) != DB_OK)
+		return ORDER_DB_ERROR;
+	return ORDER_COMMITTED;
+rollback:
+	db_rollback(&app->db);
+	return out;
+}
+
+/* Deadlock or lock wait timeout: worth running the whole unit again. */
+static int
+orders_retryable(const struct app *app)
+{
+	unsigned err = db_errno(&app->db);
+
+	return err == 1213 || err == 1205;
+}
+
+static void
+orders_invalidate(struct app *app, const struct order *o)
+{
+	char ns[ORDER_ITEMS_MAX * 2 + 1][ORDER_NS_MAX];
+	const char *list[ORDER_ITEMS_MAX * 2 + 1];
+	size_t i, n = 0;
+
+	for (i = 0; i < o->nlines; i++)
+		if (catalog_ns_product((uint64_t)o->lines[i].product_id,
+		    ns[n], sizeof(ns[n])) == 0)
+			n++;
+	for (i = 0; i < o->nslugs; i++)
+		if (catalog_ns_category(o->slugs[i], ns[n], sizeof(ns[n])) == 0)
+			n++;
+	snprintf(ns[n++], sizeof(ns[0]), "%s", CATALOG_NS_ALL);
+	for (i = 0; i < n; i++)
+		list[i] = ns[i];
+	cache_bump(&app->cache, list, n);
+}
+
+/* After a refusal: the same key answers the same refusal. */
+static void
+orders_record_refusal(struct app *app, struct idem *idem,
+    struct response *res)
+{
+	if (idem_record(app, idem, res->status, &res->body, 0) != DB_OK)
+		idem_release(app, idem);
+}
+
+void
+orders_create(struct app *app, struct request *req, struct response *res,
+    uint64_t unused)
+{
+	char detail[BODY_DETAIL_MAX], location[64];
+	const char *fixed;
+	json_object *obj = NULL;
+	struct order *o = NULL;
+	struct idem idem;
+	enum order_outcome out = ORDER_DB_ERROR;
+	int status, try;
+
+	if ((status = body_parse(req, &obj, &fixed)) != 0) {
+		http_problem(res, status, fixed);
+		goto done;
+	}
+	if (idem_parse(req, &idem, res) != 0)
+		goto done;
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		http_problem(res, 503, "service unavailable, try again");
+		goto done;
+	}
+	if (orders_validate(obj, o, detail, sizeof(detail)) != 0) {
+		http_problem(res, 400, detail);
+		goto done;
+	}
+	if (idem_claim(app, &idem, res) == IDEM_ANSWERED)
+		goto done;
+	for (try = 1; try <= ORDER_TRIES; try++) {
+		out = orders_transaction(app, o, &idem, res);
+		if (out != ORDER_DB_ERROR || !orders_retryable(app))
+			break;
+		log_msg(LOG_WARN, "event=order_retry try=%d errno=%u", try,
+		    db_errno(&app->db));
+	}
+	switch (out) {
+	case ORDER_COMMITTED:
+		metrics_add(&app->metrics->orders_created, 1);
+		orders_invalidate(app, o);
+		res->status = 201;
+		res->content_type = "application/json";
+		snprintf(location, sizeof(location), "/api/orders/%" PRIu64,
+		    o->id);
+		http_header(res, "Location", location);
+		break;
+	case ORDER_REFUSED:
+		orders_record_refusal(app, &idem, res);
+		break;
+	case ORDER_DB_ERROR:
+		idem_release(app, &idem);
+		http_problem(res, 503, "database unavailable, try again");
+		break;
+	}
+done:
+	free(o);
+	json_object_put(obj);
+}
+
+/* --- GET /api/orders/{id} ------------------------------------------------ */
+
+/* "sent" once the runner stamped the order or finished its job, "dead" when
+ * the job was dead-lettered, "pending" otherwise. */
+static int
+orders_confirmation(struct app *app, uint64_t id, int stamped,
+    const char **confirmation)
+{
+	char key[64], status[16];
+	struct db_val arg, col = db_out_str(status, sizeof(status));
+	int rc;
+
+	*confirmation = "pending";
+	if (stamped) {
+		*confirmation = "sent";
+		return DB_OK;
+	}
+	snprintf(key, sizeof(key), "order-confirmation-%" PRIu64, id);
+	arg = db_cstr(key);
+	if ((rc = db_query_row(&app->db, sql_order_job, &arg, 1, &col, 1)) < 0)
+		return DB_ERR;
+	if (rc == 1 && strcmp(status, "done") == 0)
+		*confirmation = "sent";
+	else if (rc == 1 && strcmp(status, "dead") == 0)
+		*confirmation = "dead";
+	return DB_OK;
+}
+
+static int
+orders_render_items(struct app *app, uint64_t id, struct buf *b)
+{
+	char sku[ORDER_SKU_MAX], name[ORDER_NAME_MAX];
+	struct db_val arg = db_i64((int64_t)id), cols[5];
+	MYSQL_STMT *cur;
+	int rc, first = 1;
+
+	cols[0] = db_out_i64();
+	cols[1] = db_out_str(sku, sizeof(sku));
+	cols[2] = db_out_str(name, sizeof(name));
+	cols[3] = db_out_i64();
+	cols[4] = db_out_i64();
+	if (db_query(&app->db, sql_order_items, &arg, 1, cols, 5, &cur) != DB_OK)
+		return DB_ERR;
+	buf_puts(b, ",\"items\":[");
+	while ((rc = db_fetch(&app->db, cur, cols, 5)) == 1) {
+		buf_printf(b, "%s{\"product_id\":%" PRId64 ",\"sku\":",
+		    first ? "" : ",", cols[0].i);
+		first = 0;
+		buf_json_string(b, sku, cols[1].len);
+		buf_puts(b, ",\"name\":");
+		buf_json_string(b, name, cols[2].len);
+		buf_printf(b, ",\"quantity\":%" PRId64 ",\"unit_price_cents\":%"
+		    PRId64 "}", cols[3].i, cols[4].i);
+	}
+	db_done(cur);
+	buf_puts(b, "]");
+	return rc == 0 ? DB_OK : DB_ERR;
+}
+
+void
+orders_get(struct app *app, struct request *req, struct response *res,
+    uint64_t id)
+{
+	char email[255], status[17], created[40];
+	const char *confirmation;
+	struct db_val arg = db_i64((int64_t)id), cols[5];
+	struct buf *b = &res->body;
+	int rc;
+
+	cols[0] = db_out_str(email, sizeof(email));
+	cols[1] = db_out_str(status, sizeof(status));
+	cols[2] = db_out_i64();
+	cols[3] = db_out_str(created, sizeof(created));
+	cols[4] = db_out_i64();
+	if ((rc = db_query_row(&app->db, sql_order, &arg, 1, cols, 5)) == 0) {
+		http_problem(res, 404, "no such order");
+		return;
+	}
+	if (rc != 1)
+		goto unavailable;
+	buf_reset(b);
+	buf_printf(b, "{\"id\":%" PRIu64 ",\"status\":", id);
+	buf_json_string(b, status, cols[1].len);
+	buf_puts(b, ",\"email\":");
+	buf_json_string(b, email, cols[0].len);
+	buf_printf(b, ",\"total_cents\":%" PRId64 ",\"created_at\":", cols[2].i);
+	buf_json_string(b, created, cols[3].len);
+	if (orders_render_items(app, id, b) != DB_OK ||
+	    orders_confirmation(app, id, cols[4].i != 0, &confirmation) != DB_OK)
+		goto unavailable;
+	buf_printf(b, ",\"confirmation\":\"%s\"}", confirmation);
+	res->status = 200;
+	res->content_type = "application/json";
+	http_header(res, "Cache-Control", "no-store");
+	return;
+unavailable:
+	http_problem(res, 503, "database unavailable, try again");
+}

@@ -1,0 +1,619 @@
+/*
+ * jobs.c: the job queue's state machine and its SQL.
+ *
+ * States (jobs.status) and who moves a job, each in one transaction:
+ *
+ *   pending --claim--> running     the runner, jobs_claim(): due rows
+ *                                   (run_at <= now) locked with FOR UPDATE
+ *                                   SKIP LOCKED, then updated by primary
+ *                                   key: attempts + 1, locked_by, locked_until
+ *                                   = now + lease, a fresh random lease_token
+ *   running --claim--> running     the same transaction also takes running
+ *                                   rows whose locked_until has passed (their
+ *                                   runner vanished); the new lease_token
+ *                                   fences the old owner out
+ *   running --------> done         jobs_complete(), together with the
+ *                                   handler's record of its side effect
+ *                                   (orders.confirmation_sent_at)
+ *   running --------> pending      jobs_retry(): transient failure, run_at =
+ *                                   now + backoff; jobs_release(): claimed but
+ *                                   never run (shutdown), attempt given back
+ *   running --------> dead         jobs_dead(): permanent failure or the last
+ *                                   attempt; the dead_letter_jobs row is
+ *                                   inserted in the same transaction
+ *   dead    --------> pending      jobs_replay() (an operator): attempts = 0,
+ *                                   dead_letter_jobs.replayed_at stamped
+ *   done    --------> (deleted)    jobs_prune() (an operator or cron)
+ *
+ * Fencing: every change of a claimed job is `WHERE id = ? AND lease_token =
+ * ?`.  Zero rows means another runner reclaimed it after our lease ran out;
+ * the caller logs "lease lost" and leaves the row to its new owner.
+ *
+ * Why no deadlocks: the claim only ever skips locked rows (never waits),
+ * every later statement touches rows this transaction already holds, by
+ * primary key, and the session runs READ COMMITTED (no gap locks; db.c).
+ * A 1213/1205 or a lost connection still rolls back and reruns the whole
+ * transaction (jobs_tx), a few times with a short randomized pause.
+ *
+ * Claim cost: the two claim queries force the narrow indexes jobs_claim
+ * (status, run_at, id) and jobs_lease (status, locked_until, id), so the
+ * optimizer reads only due rows however many done rows the table holds.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jobs.h"
+#include "log.h"
+#include "util.h"
+
+#define JOBS_TX_TRIES		5
+#define JOBS_PRUNE_BATCH	1000
+
+#define JOBS_STR2(x) #x
+#define JOBS_STR(x) JOBS_STR2(x)
+
+/* ------------------------------------------------------------------ */
+/* The pure state machine                                              */
+/* ------------------------------------------------------------------ */
+
+uint64_t
+jobs_backoff_max(const struct jobs_backoff *b, unsigned attempt)
+{
+	uint64_t d = b->base_ms;
+	unsigned i;
+
+	for (i = 1; i < attempt && d < b->cap_ms; i++) {
+		if (d > b->cap_ms / 2) {
+			d = b->cap_ms;
+			break;
+		}
+		d *= 2;
+	}
+	return d < b->cap_ms ? d : b->cap_ms;
+}
+
+uint64_t
+jobs_backoff_delay(const struct jobs_backoff *b, unsigned attempt,
+    uint64_t rnd)
+{
+	uint64_t d = jobs_backoff_max(b, attempt);
+	uint64_t low = d / 2;
+
+	return low + rnd % (d - low + 1);
+}
+
+void
+jobs_decide(unsigned attempt, unsigned max_attempts, enum jobs_outcome outcome,
+    const struct jobs_backoff *b, uint64_t rnd, struct jobs_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	switch (outcome) {
+	case JOBS_OUTCOME_DONE:
+		d->next = JOBS_DONE;
+		return;
+	case JOBS_OUTCOME_TRANSIENT:
+		if (attempt < max_attempts) {
+			d->next = JOBS_PENDING;
+			d->delay_ms = jobs_backoff_delay(b, attempt, rnd);
+			return;
+		}
+		break;
+	case JOBS_OUTCOME_PERMANENT:
+		break;
+	}
+	d->next = JOBS_DEAD;
+	d->dead_letter = 1;
+}
+
+const char *
+jobs_outcome_name(enum jobs_outcome o)
+{
+	switch (o) {
+	case JOBS_OUTCOME_DONE:
+		return "done";
+	case JOBS_OUTCOME_TRANSIENT:
+		return "transient";
+	case JOBS_OUTCOME_PERMANENT:
+		return "permanent";
+	}
+	return "unknown";
+}
+
+const char *
+jobs_state_verb(enum jobs_state s)
+{
+	switch (s) {
+	case JOBS_DONE:
+		return "done";
+	case JOBS_PENDING:
+		return "retry";
+	case JOBS_DEAD:
+		return "dead";
+	case JOBS_RUNNING:
+		return "running";
+	}
+	return "unknown";
+}
+
+void
+jobs_job_free(struct jobs_job *j)
+{
+	free(j->payload);
+	j->payload = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Transactions                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef int (*jobs_tx_fn)(struct db *, void *);
+
+/* A few milliseconds, doubling, randomized so colliding runners part. */
+static void
+jobs_tx_pause(unsigned try)
+{
+	struct timespec ts;
+	uint32_t r = 0;
+	uint64_t us;
+
+	(void)util_random(&r, sizeof(r));
+	us = (uint64_t)(1000u << (try < 8 ? try : 8)) + r % 5000;
+	ts.tv_sec = (time_t)(us / 1000000);
+	ts.tv_nsec = (long)(us % 1000000) * 1000;
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Runs fn between BEGIN and COMMIT.  fn returns DB_OK to commit, DB_ERR on
+ * a database error, or a positive status to roll back and return it.
+ * Retryable errors (db_retryable) rerun the whole unit.
+ */
+static int
+jobs_tx(struct db *db, const char *what, jobs_tx_fn fn, void *arg)
+{
+	unsigned try;
+	int rc;
+
+	for (try = 1;; try++) {
+		if (db_begin(db) != DB_OK)
+			rc = DB_ERR;
+		else if ((rc = fn(db, arg)) == DB_OK) {
+			if (db_commit(db) == DB_OK)
+				return DB_OK;
+			rc = DB_ERR;
+		}
+		db_rollback(db);
+		if (rc != DB_ERR || !db_retryable(db) || try >= JOBS_TX_TRIES)
+			return rc;
+		log_msg(LOG_WARN, "event=tx_retry op=%s try=%u errno=%u", what,
+		    try, db_errno(db));
+		jobs_tx_pause(try);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Claim                                                               */
+/* ------------------------------------------------------------------ */
+
+#define JOBS_CLAIM_COLUMNS \
+    "SELECT id, type, idempotency_key, attempts, max_attempts," \
+    " LENGTH(payload)," \
+    " IF(LENGTH(payload) <= " JOBS_STR(JOBS_PAYLOAD_MAX) ", payload, '')"
+
+static const char sql_claim_pending[] =
+    JOBS_CLAIM_COLUMNS
+    " FROM jobs FORCE INDEX (jobs_claim)"
+    " WHERE status = 'pending' AND run_at <= NOW(6)"
+    " ORDER BY run_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+
+static const char sql_claim_expired[] =
+    JOBS_CLAIM_COLUMNS
+    " FROM jobs FORCE INDEX (jobs_lease)"
+    " WHERE status = 'running' AND locked_until <= NOW(6)"
+    " ORDER BY locked_until, id LIMIT ? FOR UPDATE SKIP LOCKED";
+
+static const char sql_lease[] =
+    "UPDATE jobs SET status = 'running', attempts = attempts + 1,"
+    " locked_by = ?, locked_until = NOW(6) + INTERVAL ? SECOND,"
+    " lease_token = ? WHERE id = ?";
+
+struct jobs_claim_ctx {
+	const struct jobs_runner	*runner;
+	struct jobs_job			*out;
+	size_t				 max;
+	size_t				 n;
+	char				*payload;	/* one row's buffer */
+};
+
+/* A fresh, non-zero 63-bit fencing token. */
+static int64_t
+jobs_new_token(void)
+{
+	uint64_t t = 0;
+
+	if (util_random(&t, sizeof(t)) != 0)
+		t = util_monotonic_us() ^ ((uint64_t)rand() << 20);
+	t &= (uint64_t)INT64_MAX;
+	return t == 0 ? 1 : (int64_t)t;
+}
+
+/* Copies one fetched row into the next slot. */
+static int
+jobs_claim_keep(struct jobs_claim_ctx *c, struct db_val *cols)
+{
+	struct jobs_job *j = &c->out[c->n];
+	unsigned row_max;
+
+	memset(j, 0, sizeof(*j));
+	j->id = cols[0].i;
+	util_strlcpy(j->type, cols[1].s, sizeof(j->type));
+	util_strlcpy(j->idempotency_key, cols[2].s, sizeof(j->idempotency_key));
+	j->attempt = (unsigned)cols[3].i + 1;
+	row_max = (unsigned)cols[4].i;
+	j->max_attempts = row_max == 0 || row_max > c->runner->max_attempts ?
+	    c->runner->max_attempts : row_max;
+	j->payload_len = (size_t)cols[5].i;
+	if (j->payload_len <= JOBS_PAYLOAD_MAX) {
+		if ((j->payload = malloc(cols[6].len + 1)) == NULL)
+			return DB_ERR;
+		memcpy(j->payload, cols[6].s, cols[6].len + 1);
+		j->payload_len = cols[6].len;
+	}
+	c->n++;
+	return DB_OK;
+}
+
+static int
+jobs_claim_select(struct db *db, struct jobs_claim_ctx *c, const char *sql)
+{
+	struct db_val arg = db_i64((int64_t)(c->max - c->n));
+	char type[JOBS_TYPE_MAX + 1], key[JOBS_KEY_MAX + 1];
+	struct db_val cols[7];
+	MYSQL_STMT *cur;
+	int rc = DB_OK;
+
+	cols[0] = db_out_i64();
+	cols[1] = db_out_str(type, sizeof(type));
+	cols[2] = db_out_str(key, sizeof(key));
+	cols[3] = db_out_i64();
+	cols[4] = db_out_i64();
+	cols[5] = db_out_i64();
+	cols[6] = db_out_str(c->payload, JOBS_PAYLOAD_MAX + 1);
+	if (db_query(db, sql, &arg, 1, cols, 7, &cur) != DB_OK)
+		return DB_ERR;
+	while (rc == DB_OK && c->n < c->max) {
+		int got = db_fetch(db, cur, cols, 7);
+
+		if (got == 0)
+			break;
+		rc = got == 1 ? jobs_claim_keep(c, cols) : DB_ERR;
+	}
+	db_done(cur);
+	return rc;
+}
+
+static int
+jobs_claim_tx(struct db *db, void *arg)
+{
+	struct jobs_claim_ctx *c = arg;
+	struct db_val p[4];
+	size_t i;
+
+	for (i = 0; i < c->n; i++)	/* a rerun starts from scratch */
+		jobs_job_free(&c->out[i]);
+	c->n = 0;
+	if (jobs_claim_select(db, c, sql_claim_pending) != DB_OK)
+		return DB_ERR;
+	if (c->n < c->max &&
+	    jobs_claim_select(db, c, sql_claim_expired) != DB_OK)
+		return DB_ERR;
+	for (i = 0; i < c->n; i++) {
+		c->out[i].lease_token = jobs_new_token();
+		p[0] = db_cstr(c->runner->id);
+		p[1] = db_i64(c->runner->lease_seconds);
+		p[2] = db_i64(c->out[i].lease_token);
+		p[3] = db_i64(c->out[i].id);
+		if (db_exec(db, sql_lease, p, 4, NULL, NULL) != DB_OK)
+			return DB_ERR;
+	}
+	return DB_OK;
+}
+
+int
+jobs_claim(struct db *db, const struct jobs_runner *r, struct jobs_job *out,
+    size_t max, size_t *n)
+{
+	struct jobs_claim_ctx c;
+	uint64_t now;
+	size_t i;
+	int rc;
+
+	*n = 0;
+	if (max == 0)
+		return DB_OK;
+	if (max > JOBS_BATCH_MAX)
+		max = JOBS_BATCH_MAX;
+	memset(&c, 0, sizeof(c));
+	c.runner = r;
+	c.out = out;
+	c.max = max;
+	if ((c.payload = malloc(JOBS_PAYLOAD_MAX + 1)) == NULL)
+		return DB_ERR;
+	rc = jobs_tx(db, "claim", jobs_claim_tx, &c);
+	free(c.payload);
+	if (rc != DB_OK) {
+		for (i = 0; i < c.n; i++)
+			jobs_job_free(&out[i]);
+		return DB_ERR;
+	}
+	now = util_monotonic_us();
+	for (i = 0; i < c.n; i++)
+		out[i].leased_us = now;
+	*n = c.n;
+	return DB_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Outcomes, all fenced by the lease token                             */
+/* ------------------------------------------------------------------ */
+
+static const char sql_complete[] =
+    "UPDATE jobs SET status = 'done', locked_by = NULL,"
+    " locked_until = NULL, lease_token = NULL"
+    " WHERE id = ? AND lease_token = ?";
+
+static const char sql_retry[] =
+    "UPDATE jobs SET status = 'pending',"
+    " run_at = NOW(6) + INTERVAL ? MICROSECOND, last_error = ?,"
+    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
+    " WHERE id = ? AND lease_token = ?";
+
+static const char sql_dead[] =
+    "UPDATE jobs SET status = 'dead', last_error = ?,"
+    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
+    " WHERE id = ? AND lease_token = ?";
+
+static const char sql_dead_letter[] =
+    "INSERT INTO dead_letter_jobs (job_id, type, payload, attempts,"
+    " last_error) SELECT id, type, payload, attempts, last_error"
+    " FROM jobs WHERE id = ?";
+
+static const char sql_renew[] =
+    "UPDATE jobs SET locked_until = NOW(6) + INTERVAL ? SECOND"
+    " WHERE id = ? AND lease_token = ? AND status = 'running'";
+
+static const char sql_release[] =
+    "UPDATE jobs SET status = 'pending', attempts = GREATEST(attempts, 1) - 1,"
+    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
+    " WHERE id = ? AND lease_token = ?";
+
+struct jobs_finish_ctx {
+	const struct jobs_job		*job;
+	const struct jobs_effect	*effect;
+	const char			*error;
+	uint64_t			 delay_ms;
+	unsigned			 lease_seconds;
+};
+
+/* Runs one fenced UPDATE; JOBS_LEASE_LOST when it matched nothing. */
+static int
+jobs_fenced(struct db *db, const char *sql, struct db_val *p, size_t np)
+{
+	uint64_t affected = 0;
+
+	if (db_exec(db, sql, p, np, &affected, NULL) != DB_OK)
+		return DB_ERR;
+	return affected == 1 ? DB_OK : JOBS_LEASE_LOST;
+}
+
+static int
+jobs_complete_tx(struct db *db, void *arg)
+{
+	struct jobs_finish_ctx *c = arg;
+	struct db_val p[2];
+	int rc;
+
+	p[0] = db_i64(c->job->id);
+	p[1] = db_i64(c->job->lease_token);
+	if ((rc = jobs_fenced(db, sql_complete, p, 2)) != DB_OK)
+		return rc;
+	if (c->effect != NULL && c->effect->apply != NULL)
+		return c->effect->apply(db, c->effect->arg);
+	return DB_OK;
+}
+
+static int
+jobs_retry_tx(struct db *db, void *arg)
+{
+	struct jobs_finish_ctx *c = arg;
+	struct db_val p[4];
+
+	p[0] = db_i64((int64_t)(c->delay_ms * 1000));
+	p[1] = db_cstr(c->error);
+	p[2] = db_i64(c->job->id);
+	p[3] = db_i64(c->job->lease_token);
+	return jobs_fenced(db, sql_retry, p, 4);
+}
+
+static int
+jobs_dead_tx(struct db *db, void *arg)
+{
+	struct jobs_finish_ctx *c = arg;
+	struct db_val p[3];
+	int rc;
+
+	p[0] = db_cstr(c->error);
+	p[1] = db_i64(c->job->id);
+	p[2] = db_i64(c->job->lease_token);
+	if ((rc = jobs_fenced(db, sql_dead, p, 3)) != DB_OK)
+		return rc;
+	p[0] = db_i64(c->job->id);
+	return db_exec(db, sql_dead_letter, p, 1, NULL, NULL);
+}
+
+static int
+jobs_renew_tx(struct db *db, void *arg)
+{
+	struct jobs_finish_ctx *c = arg;
+	struct db_val p[3];
+
+	p[0] = db_i64(c->lease_seconds);
+	p[1] = db_i64(c->job->id);
+	p[2] = db_i64(c->job->lease_token);
+	return jobs_fenced(db, sql_renew, p, 3);
+}
+
+static int
+jobs_release_tx(struct db *db, void *arg)
+{
+	struct jobs_finish_ctx *c = arg;
+	struct db_val p[2];
+
+	p[0] = db_i64(c->job->id);
+	p[1] = db_i64(c->job->lease_token);
+	return jobs_fenced(db, sql_release, p, 2);
+}
+
+int
+jobs_complete(struct db *db, const struct jobs_job *j,
+    const struct jobs_effect *effect)
+{
+	struct jobs_finish_ctx c = { .job = j, .effect = effect };
+
+	return jobs_tx(db, "complete", jobs_complete_tx, &c);
+}
+
+int
+jobs_retry(struct db *db, const struct jobs_job *j, uint64_t delay_ms,
+    const char *error)
+{
+	struct jobs_finish_ctx c = { .job = j, .error = error,
+	    .delay_ms = delay_ms };
+
+	return jobs_tx(db, "retry", jobs_retry_tx, &c);
+}
+
+int
+jobs_dead(struct db *db, const struct jobs_job *j, const char *error)
+{
+	struct jobs_finish_ctx c = { .job = j, .error = error };
+
+	return jobs_tx(db, "dead", jobs_dead_tx, &c);
+}
+
+int
+jobs_renew(struct db *db, const struct jobs_runner *r, struct jobs_job *j)
+{
+	struct jobs_finish_ctx c = { .job = j,
+	    .lease_seconds = r->lease_seconds };
+	int rc;
+
+	if ((rc = jobs_tx(db, "renew", jobs_renew_tx, &c)) == DB_OK)
+		j->leased_us = util_monotonic_us();
+	return rc;
+}
+
+int
+jobs_release(struct db *db, const struct jobs_job *j)
+{
+	struct jobs_finish_ctx c = { .job = j };
+
+	return jobs_tx(db, "release", jobs_release_tx, &c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Operator commands: replay and prune                                 */
+/* ------------------------------------------------------------------ */
+
+static const char sql_replay_job[] =
+    "UPDATE jobs SET status = 'pending', attempts = 0, run_at = NOW(6),"
+    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
+    " WHERE id = ? AND status = 'dead'";
+
+static const char sql_replay_letter[] =
+    "UPDATE dead_letter_jobs SET replayed_at = NOW(6)"
+    " WHERE job_id = ? AND replayed_at IS NULL";
+
+static const char sql_replay_all_jobs[] =
+    "UPDATE jobs SET status = 'pending', attempts = 0, run_at = NOW(6),"
+    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
+    " WHERE status = 'dead'";
+
+static const char sql_replay_all_letters[] =
+    "UPDATE dead_letter_jobs SET replayed_at = NOW(6)"
+    " WHERE replayed_at IS NULL";
+
+static const char sql_prune[] =
+    "DELETE FROM jobs WHERE status = 'done'"
+    " AND updated_at < NOW(6) - INTERVAL ? DAY"
+    " LIMIT " JOBS_STR(JOBS_PRUNE_BATCH);
+
+struct jobs_replay_ctx {
+	const int64_t	*ids;
+	size_t		 nids;
+	int		 all;
+	uint64_t	 replayed;
+	int64_t		 bad_id;
+};
+
+static int
+jobs_replay_tx(struct db *db, void *arg)
+{
+	struct jobs_replay_ctx *c = arg;
+	struct db_val p;
+	uint64_t affected;
+	size_t i;
+
+	c->replayed = 0;
+	if (c->all) {
+		if (db_exec(db, sql_replay_all_jobs, NULL, 0, &c->replayed,
+		    NULL) != DB_OK)
+			return DB_ERR;
+		return db_exec(db, sql_replay_all_letters, NULL, 0, NULL, NULL);
+	}
+	for (i = 0; i < c->nids; i++) {
+		p = db_i64(c->ids[i]);
+		if (db_exec(db, sql_replay_job, &p, 1, &affected, NULL) != DB_OK)
+			return DB_ERR;
+		if (affected != 1) {
+			c->bad_id = c->ids[i];
+			return JOBS_NOT_FOUND;
+		}
+		if (db_exec(db, sql_replay_letter, &p, 1, NULL, NULL) != DB_OK)
+			return DB_ERR;
+		c->replayed++;
+	}
+	return DB_OK;
+}
+
+int
+jobs_replay(struct db *db, const int64_t *ids, size_t nids, int all,
+    uint64_t *replayed, int64_t *bad_id)
+{
+	struct jobs_replay_ctx c = { .ids = ids, .nids = nids, .all = all };
+	int rc;
+
+	rc = jobs_tx(db, "replay", jobs_replay_tx, &c);
+	*replayed = rc == DB_OK ? c.replayed : 0;
+	*bad_id = c.bad_id;
+	return rc;
+}
+
+int
+jobs_prune(struct db *db, unsigned days, uint64_t *deleted)
+{
+	struct db_val p = db_i64(days);
+	uint64_t affected;
+
+	/* autocommit batches: no long transaction holds the index */
+	*deleted = 0;
+	do {
+		if (db_exec(db, sql_prune, &p, 1, &affected, NULL) != DB_OK)
+			return DB_ERR;
+		*deleted += affected;
+	} while (affected == JOBS_PRUNE_BATCH);
+	return DB_OK;
+}

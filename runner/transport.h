@@ -1,0 +1,66 @@
+/*
+ * transport.h: how a rendered message leaves the runner.
+ *
+ * One unit per transport (transport_maildir.c, transport_sendmail.c); a new
+ * one (SMTP) adds a file and a row in transport.c's table, and nothing in
+ * the job code changes.  mail.transport names the transport and its
+ * argument: `maildir:DIR` or `sendmail:COMMAND ARGS`.
+ *
+ * deliver() gets the message and a name derived from the job's
+ * idempotency key (mail_key_token), which a transport that can use it for
+ * de-duplication must (maildir does: exactly once).  It answers with one of
+ * the three results below and, on failure, a reason in err.
+ */
+#ifndef RUNNER_TRANSPORT_H
+#define RUNNER_TRANSPORT_H
+
+#include <stddef.h>
+
+#define TRANSPORT_ARG_MAX	1024
+#define TRANSPORT_ARGV_MAX	32
+
+enum transport_result {
+	TRANSPORT_DELIVERED = 0,
+	TRANSPORT_TRANSIENT,		/* try again later */
+	TRANSPORT_PERMANENT		/* will never work: dead letter */
+};
+
+struct transport {
+	const char	*name;		/* "maildir", "sendmail" */
+	char		 arg[TRANSPORT_ARG_MAX];	/* after the colon */
+	unsigned	 timeout_seconds;
+	enum transport_result (*deliver)(const struct transport *,
+			    const char *name, const char *msg, size_t len,
+			    char *err, size_t errsize);
+};
+
+/* Parses spec (mail.transport).  0, or -1 with a reason in err. */
+int transport_open(struct transport *t, const char *spec,
+    unsigned timeout_seconds, char *err, size_t errsize);
+
+const char *transport_result_name(enum transport_result r);
+
+/* maildir: DIR/tmp/<name>.<host>.<pid>, fsync, link to DIR/new/<name>
+ * (EEXIST: delivered before), fsync DIR/new, unlink the tmp file. */
+enum transport_result transport_maildir_deliver(const struct transport *t,
+    const char *name, const char *msg, size_t len, char *err, size_t errsize);
+/* The same on a plain directory path (unit tests). */
+enum transport_result transport_maildir_put(const char *dir, const char *name,
+    const char *msg, size_t len, char *err, size_t errsize);
+
+/* sendmail: fork/exec of the command split on spaces, the message on
+ * stdin, killed after timeout_seconds. */
+enum transport_result transport_sendmail_deliver(const struct transport *t,
+    const char *name, const char *msg, size_t len, char *err, size_t errsize);
+/* The sysexits mapping: waitpid(2) status -> result (pure).  exit 0
+ * delivered; 75 (EX_TEMPFAIL), a signal or timed_out transient; any other
+ * exit permanent. */
+enum transport_result transport_sendmail_classify(int wait_status,
+    int timed_out);
+/* Splits cmd on spaces into argv (no quoting, no shell).  Returns argc, or
+ * -1 when empty or more than TRANSPORT_ARGV_MAX - 1 words.  buf receives
+ * the words; argv points into it. */
+int transport_split_argv(const char *cmd, char *buf, size_t bufsize,
+    char **argv);
+
+#endif

@@ -1,0 +1,119 @@
+# 40-runner-mail.sh: the order confirmation end to end: order rows -> run
+# --once -> one message in the maildir, parsed back; the status check; the
+# sendmail transport with fake commands; exec and --dry-run.
+# shellcheck source=../lib/runner.sh
+. "$top_srcdir/tests/lib/runner.sh"
+
+RM_CONF=$(rt_conf mail runner.backoff_base_ms=1 runner.backoff_cap_ms=10)
+
+t_rm_maildir_once() {
+	local log="$FIX_DIR/rm-maildir.log" o f
+	rt_cleanup ma
+	: >"$log"
+	rt_orders 3 ma
+	rt_run "$RM_CONF" "$log" run --once || rt_fail "run --once failed"
+	for o in $(rt_order_ids ma); do
+		f="$MAILDIR/new/order-confirmation-$o"
+		[ -f "$f" ] || rt_fail "no message for order $o"
+		rt_check_message "$f" "$o" "$(sql "SELECT email FROM orders WHERE id = $o")" || return 1
+	done
+	expect_eq "stamped" "$(sql "SELECT COUNT(*) FROM orders
+	  WHERE email LIKE 'rtma-%' AND confirmation_sent_at IS NOT NULL")" 3 || return 1
+	expect_eq "done" "$(rt_count ma "j.status = 'done' AND j.attempts = 1")" 3 || return 1
+	grep -q 'event=run_summary mode=once .*claimed=[1-9][0-9]* done=[1-9]' "$log" || rt_fail "no summary line"
+	# a second job for a confirmed order sends nothing (status check)
+	o=$(rt_order_ids ma | head -1)
+	rm -f "$MAILDIR/new/order-confirmation-$o"
+	sql "INSERT INTO jobs (type, payload, idempotency_key) VALUES
+	  ('order_confirmation_email', '{\"order_id\":$o}', 'rt-ma-again')"
+	rt_run "$RM_CONF" "$log" run --once || rt_fail "run --once failed"
+	expect_eq "again done" "$(sql "SELECT status FROM jobs WHERE idempotency_key = 'rt-ma-again'")" done || return 1
+	grep -q 'outcome=done .*note=already_sent' "$log" || rt_fail "no already_sent note"
+	[ ! -e "$MAILDIR/new/order-confirmation-$o" ] || rt_fail "sent twice"
+	[ ! -e "$MAILDIR/new/rt-ma-again" ] || rt_fail "sent twice under the new key"
+	rt_cleanup ma
+}
+it_case "order rows -> run --once -> one RFC 5322 message per order, parsed back" t_rm_maildir_once
+
+t_rm_sendmail_tempfail() {
+	local log="$FIX_DIR/rm-tempfail.log" fake="$FIX_DIR/fake-sendmail-75.sh" conf o
+	rt_cleanup mt
+	: >"$log"
+	rm -f "$FIX_DIR/fake-75.count" "$FIX_DIR/fake-75.out"
+	cat >"$fake" <<EOF
+#!/bin/sh
+# exits 75 (EX_TEMPFAIL) twice, then takes the message
+n=\$(cat "$FIX_DIR/fake-75.count" 2>/dev/null || echo 0)
+n=\$((n + 1))
+echo "\$n" >"$FIX_DIR/fake-75.count"
+if [ "\$n" -le 2 ]; then cat >/dev/null; echo "try later" >&2; exit 75; fi
+cat >"$FIX_DIR/fake-75.out"
+[ "\$1" = "-t" ] && [ "\$2" = "-i" ] || exit 64
+EOF
+	chmod +x "$fake"
+	conf=$(rt_conf tempfail "mail.transport=sendmail:$fake -t -i" \
+	    runner.backoff_base_ms=1 runner.backoff_cap_ms=10)
+	rt_orders 1 mt
+	o=$(rt_order_ids mt)
+	rt_drain "$conf" "$log" mt || return 1
+	expect_eq "job" "$(rt_count mt "j.status = 'done' AND j.attempts = 3")" 1 || return 1
+	expect_eq "retry lines" "$(grep -c "outcome=retry .*error=\"sendmail: exit 75: try later\"" "$log")" 2 || return 1
+	grep -q 'attempt=3/5 outcome=done' "$log" || rt_fail "no done on attempt 3"
+	rt_check_message "$FIX_DIR/fake-75.out" "$o" "rtmt-1@example.com" || return 1
+	expect_eq "stamped" "$(sql "SELECT confirmation_sent_at IS NOT NULL FROM orders WHERE id = $o")" 1 || return 1
+	rt_cleanup mt
+}
+it_case "sendmail exiting 75 twice then 0: two retries, then done" t_rm_sendmail_tempfail
+
+t_rm_sendmail_fails_then_replay() {
+	local log="$FIX_DIR/rm-fail.log" fake="$FIX_DIR/fake-sendmail-1.sh" conf o id
+	rt_cleanup mf
+	: >"$log"
+	printf '#!/bin/sh\ncat >/dev/null\necho "no such user" >&2\nexit 1\n' >"$fake"
+	chmod +x "$fake"
+	conf=$(rt_conf rt_fail "mail.transport=sendmail:$fake")
+	rt_orders 1 mf
+	o=$(rt_order_ids mf)
+	rt_run "$conf" "$log" run --once || rt_fail "run --once failed"
+	id=$(sql "SELECT id FROM jobs WHERE idempotency_key = 'order-confirmation-$o'")
+	expect_eq "job" "$(sql "SELECT status, attempts, last_error FROM jobs WHERE id = $id")" \
+	    "dead	1	sendmail: exit 1: no such user" || return 1
+	expect_eq "dead letter" "$(sql "SELECT attempts, last_error, replayed_at IS NULL
+	  FROM dead_letter_jobs WHERE job_id = $id")" "1	sendmail: exit 1: no such user	1" || return 1
+	expect_eq "not stamped" "$(sql "SELECT confirmation_sent_at IS NULL FROM orders WHERE id = $o")" 1 || return 1
+	# the operator fixes the transport and replays
+	"$RUNNER" --config "$RM_CONF" dead replay "$id" >/dev/null 2>>"$log" || rt_fail "replay failed"
+	rt_run "$RM_CONF" "$log" run --once || rt_fail "run --once failed"
+	expect_eq "after replay" "$(sql "SELECT status, attempts FROM jobs WHERE id = $id")" "done	1" || return 1
+	rt_check_message "$MAILDIR/new/order-confirmation-$o" "$o" "rtmf-1@example.com" || return 1
+	rt_cleanup mf
+}
+it_case "sendmail exiting 1: dead letter at once; replay delivers it" t_rm_sendmail_fails_then_replay
+
+t_rm_exec() {
+	local log="$FIX_DIR/rm-exec.log" o out rc=0
+	rt_cleanup me
+	: >"$log"
+	rt_orders 1 me
+	o=$(rt_order_ids me)
+	sql "DELETE j FROM jobs j WHERE $(rt_where me)"	# exec needs no job row
+	out=$(echo "{\"order_id\": $o}" | "$RUNNER" --config "$RM_CONF" exec \
+	    order_confirmation_email - --dry-run 2>>"$log") || rt_fail "dry run failed"
+	printf '%s\n' "$out" | grep -q "^Subject: Your order #$o$" || rt_fail "no message printed"
+	[ ! -e "$MAILDIR/new/order-confirmation-$o" ] || rt_fail "dry run delivered"
+	expect_eq "dry run stamps nothing" "$(sql "SELECT confirmation_sent_at IS NULL FROM orders WHERE id = $o")" 1 || return 1
+	echo "{\"order_id\": $o}" >"$FIX_DIR/rm-exec.json"
+	"$RUNNER" --config "$RM_CONF" exec order_confirmation_email "$FIX_DIR/rm-exec.json" 2>>"$log" ||
+	    rt_fail "exec failed"
+	rt_check_message "$MAILDIR/new/order-confirmation-$o" "$o" "rtme-1@example.com" || return 1
+	expect_eq "exec stamps" "$(sql "SELECT confirmation_sent_at IS NOT NULL FROM orders WHERE id = $o")" 1 || return 1
+	echo '{"order_id": ' | "$RUNNER" --config "$RM_CONF" exec order_confirmation_email - 2>>"$log" || rc=$?
+	expect_eq "malformed exit" "$rc" 1 || return 1
+	rc=0
+	echo '{}' | "$RUNNER" --config "$RM_CONF" exec no_such_type - 2>>"$log" || rc=$?
+	expect_eq "unknown type exit" "$rc" 1 || return 1
+	grep -q 'event=exec type=no_such_type outcome=permanent error="unknown job type"' "$log" ||
+	    rt_fail "no exec error line"
+	rt_cleanup me
+}
+it_case "exec TYPE FILE|- [--dry-run] runs one payload outside the queue" t_rm_exec
