@@ -92,6 +92,7 @@ http_response_init(struct response *res)
 	memset(res, 0, sizeof(*res));
 	buf_init(&res->headers, HTTP_MAX_HEADERS);
 	buf_init(&res->body, HTTP_MAX_RESPONSE);
+	buf_init(&res->out, HTTP_MAX_RESPONSE + HTTP_MAX_HEADERS + 256);
 }
 
 void
@@ -108,6 +109,7 @@ http_response_free(struct response *res)
 {
 	buf_free(&res->headers);
 	buf_free(&res->body);
+	buf_free(&res->out);
 }
 
 void
@@ -173,8 +175,8 @@ http_problem(struct response *res, int status, const char *detail)
 int
 http_send(struct request *req, struct response *res)
 {
-	struct buf out;
-	int rc = 0, with_body;
+	struct buf *out = &res->out;
+	int with_body;
 
 	if (res->status == 0)
 		http_problem(res, 500, "the handler produced no response");
@@ -182,22 +184,23 @@ http_send(struct request *req, struct response *res)
 		http_problem(res, 500, "response too large");
 	with_body = res->status != 204 && res->status != 304 &&
 	    req->method != HTTP_HEAD;
-	buf_init(&out, HTTP_MAX_RESPONSE + HTTP_MAX_HEADERS + 256);
-	buf_printf(&out, "Status: %d %s\r\n", res->status,
+	/* one buffer, one FCGX_PutStr: one write(2) to nginx for small
+	 * answers; the buffer keeps its capacity between requests */
+	buf_reset(out);
+	buf_printf(out, "Status: %d %s\r\n", res->status,
 	    http_status_text(res->status));
 	if (res->content_type != NULL && res->status != 204 &&
 	    res->status != 304)
-		buf_printf(&out, "Content-Type: %s\r\n", res->content_type);
+		buf_printf(out, "Content-Type: %s\r\n", res->content_type);
 	if (with_body)
-		buf_printf(&out, "Content-Length: %zu\r\n", res->body.len);
+		buf_printf(out, "Content-Length: %zu\r\n", res->body.len);
 	if (res->headers.len > 0)
-		buf_append(&out, res->headers.data, res->headers.len);
-	buf_append(&out, "\r\n", 2);
+		buf_append(out, res->headers.data, res->headers.len);
+	buf_append(out, "\r\n", 2);
 	if (with_body && res->body.len > 0)
-		buf_append(&out, res->body.data, res->body.len);
-	if (out.overflow ||
-	    FCGX_PutStr(out.data, (int)out.len, req->fcgi->out) < 0)
-		rc = -1;
-	buf_free(&out);
-	return rc;
+		buf_append(out, res->body.data, res->body.len);
+	if (out->overflow ||
+	    FCGX_PutStr(out->data, (int)out->len, req->fcgi->out) < 0)
+		return -1;
+	return 0;
 }

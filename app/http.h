@@ -61,6 +61,7 @@ struct response {
 	const char	*content_type;
 	struct buf	 headers;	/* extra "Name: value\r\n" lines */
 	struct buf	 body;
+	struct buf	 out;		/* the whole record, reused per thread */
 };
 
 void http_request_init(struct request *req, FCGX_Request *fcgi);

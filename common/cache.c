@@ -398,7 +398,10 @@ cache_lock(struct cache *c, uint32_t i, struct cache_entry *e)
 	n = snprintf(lk, sizeof(lk), "lk:%s", e->key);
 	if (n < 0 || (size_t)n >= sizeof(lk))
 		return 0;
-	rc = memcached_add(c->mc, lk, (size_t)n, "1", 1, CACHE_LOCK_TTL, 0);
+	/* stored with its key's server (the key is the group key), so the
+	 * lock and the value share one breaker */
+	rc = memcached_add_by_key(c->mc, e->key, strlen(e->key), lk, (size_t)n,
+	    "1", 1, CACHE_LOCK_TTL, 0);
 	if (rc == MEMCACHED_SUCCESS) {
 		e->locked = 1;
 		return 1;
@@ -414,27 +417,155 @@ cache_count(struct cache *c, enum metrics_cache_result r)
 	metrics_add(&c->metrics->cache_requests[r], 1);
 }
 
+static struct cache_ns_memo *
+cache_memo(struct cache *c, const char *ns, size_t nslen)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a 32 */
+	size_t i;
+
+	for (i = 0; i < nslen; i++) {
+		h ^= (unsigned char)ns[i];
+		h *= 16777619u;
+	}
+	return &c->memo[h % CACHE_NS_MEMO];
+}
+
+static void
+cache_remember(struct cache *c, const char *ns, uint64_t gen)
+{
+	size_t nslen = strlen(ns);
+	struct cache_ns_memo *m;
+
+	if (nslen >= CACHE_NS_MAX)
+		return;
+	m = cache_memo(c, ns, nslen);
+	memcpy(m->ns, ns, nslen + 1);
+	m->generation = gen;
+}
+
+static int
+cache_build_key(struct cache_entry *e, const char *params, uint64_t gen)
+{
+	int n = snprintf(e->key, sizeof(e->key), "v1:%s:%" PRIu64, params,
+	    gen);
+
+	return n > 0 && (size_t)n < sizeof(e->key) &&
+	    cache_key_valid(e->key, (size_t)n) ? 0 : -1;
+}
+
+/*
+ * One mget of the namespace and the key under the remembered generation.
+ * 1: the namespace still has that value; e holds the value if there was
+ * one (*found).  0: no memo or the namespace moved (*gen is its new value
+ * when it came back).  -1: error (breaker opened).
+ */
+static int
+cache_fetch_optimistic(struct cache *c, const char *ns, const char *params,
+    struct cache_entry *e, uint64_t *gen, int *found, uint64_t *soft)
+{
+	size_t nslen = strlen(ns), keylen, lens[2];
+	struct cache_ns_memo *m;
+	memcached_result_st result, *r;
+	memcached_return_t rc;
+	const char *keys[2];
+	uint32_t ins, ikey;
+	uint64_t seen = 0;
+	int have_ns = 0, ret;
+	char *value = NULL;
+	size_t value_len = 0;
+
+	*found = 0;
+	if (nslen >= CACHE_NS_MAX)
+		return 0;
+	m = cache_memo(c, ns, nslen);
+	if (m->generation == 0 || strcmp(m->ns, ns) != 0 ||
+	    cache_build_key(e, params, m->generation) != 0)
+		return 0;
+	keylen = strlen(e->key);
+	ins = cache_server_of(c, ns, nslen);
+	ikey = cache_server_of(c, e->key, keylen);
+	if (!cache_usable(c, ins) || !cache_usable(c, ikey))
+		return -1;
+	keys[0] = ns;
+	lens[0] = nslen;
+	keys[1] = e->key;
+	lens[1] = keylen;
+	if ((rc = memcached_mget(c->mc, keys, lens, 2)) != MEMCACHED_SUCCESS) {
+		cache_fail(c, ikey, rc, "mget");
+		return -1;
+	}
+	if (memcached_result_create(c->mc, &result) == NULL)
+		return -1;
+	while ((r = memcached_fetch_result(c->mc, &result, &rc)) != NULL) {
+		const char *k = memcached_result_key_value(r);
+		size_t klen = memcached_result_key_length(r);
+		const char *v = memcached_result_value(r);
+		size_t vlen = memcached_result_length(r);
+
+		if (klen == nslen && memcmp(k, ns, nslen) == 0) {
+			have_ns = util_parse_u64n(v, vlen, 1, UINT64_MAX,
+			    &seen) == 0;
+		} else if (klen == keylen && memcmp(k, e->key, keylen) == 0 &&
+		    value == NULL && (value = malloc(vlen + 1)) != NULL) {
+			memcpy(value, v, vlen);
+			value[vlen] = '\0';
+			value_len = vlen;
+		}
+	}
+	memcached_result_free(&result);
+	if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS &&
+	    rc != MEMCACHED_NOTFOUND) {
+		free(value);
+		cache_fail(c, ikey, rc, "fetch");
+		return -1;
+	}
+	ret = 0;
+	if (have_ns && seen == m->generation) {
+		ret = 1;
+		if (value != NULL && cache_parse(e, value, value_len, soft) == 0) {
+			*found = 1;
+			value = NULL;	/* now owned by e */
+		}
+	} else if (have_ns) {
+		*gen = seen;
+		m->generation = seen;
+		ret = 2;	/* moved, and we know where */
+	}
+	free(value);
+	return ret == 2 ? 0 : ret;
+}
+
 void
 cache_lookup(struct cache *c, const char *ns, const char *params,
     struct cache_entry *e)
 {
-	uint64_t gen, soft, waited = 0, step = 1;
+	uint64_t gen, soft = 0, waited = 0, step = 1;
 	uint32_t i;
-	int n, got;
+	int got, found;
 
 	memset(e, 0, sizeof(*e));
 	e->status = CACHE_BYPASS;
-	if (c->mc == NULL || cache_generation(c, ns, &gen) != 0)
+	if (c->mc == NULL)
 		goto bypass;
-	n = snprintf(e->key, sizeof(e->key), "v1:%s:%" PRIu64, params, gen);
-	if (n < 0 || (size_t)n >= sizeof(e->key) ||
-	    !cache_key_valid(e->key, (size_t)n))
+	gen = 0;
+	got = cache_fetch_optimistic(c, ns, params, e, &gen, &found, &soft);
+	if (got < 0)
 		goto bypass;
-	i = cache_server_of(c, e->key, (size_t)n);
-	if (!cache_usable(c, i))
-		goto bypass;
-	if ((got = cache_get(c, i, e, &soft)) < 0)
-		goto bypass;
+	if (got == 1) {
+		i = cache_server_of(c, e->key, strlen(e->key));
+		got = found;
+	} else {
+		if (gen == 0 && cache_generation(c, ns, &gen) != 0)
+			goto bypass;
+		cache_remember(c, ns, gen);
+		if (cache_build_key(e, params, gen) != 0)
+			goto bypass;
+		i = cache_server_of(c, e->key, strlen(e->key));
+		if (!cache_usable(c, i))
+			goto bypass;
+		if ((got = cache_get(c, i, e, &soft)) < 0)
+			goto bypass;
+	}
 	if (got == 1) {
 		if (util_now_ms() < soft) {
 			e->status = CACHE_HIT;
@@ -501,7 +632,8 @@ cache_unlock(struct cache *c, struct cache_entry *e)
 	e->locked = 0;
 	n = snprintf(lk, sizeof(lk), "lk:%s", e->key);
 	if (n > 0 && (size_t)n < sizeof(lk))
-		memcached_delete(c->mc, lk, (size_t)n, 0);
+		memcached_delete_by_key(c->mc, e->key, strlen(e->key), lk,
+		    (size_t)n, 0);
 }
 
 void

@@ -44,6 +44,14 @@
  * remove-failed-servers): a key always lives on one server or is bypassed,
  * which is what keeps the generation rule sound with several servers.
  *
+ * ONE ROUND TRIP PER HIT.  Each handle remembers the generation it last saw
+ * per namespace (a small direct-mapped table).  A lookup asks for the
+ * namespace and the key built from the remembered generation in one mget;
+ * the answer counts only if the namespace came back with that very value,
+ * which is the same check as reading it first (the server answers the two
+ * gets in order).  Otherwise the remembered value is replaced and the key
+ * fetched again: the remembered value is a guess, never an authority.
+ *
  * STAMPEDE.  Values carry a soft expiry (ttl) inside a short header; the
  * memcached expiry is ttl plus a grace period.  The first worker to miss
  * (or to see a soft-expired value) wins `add lk:<key>` and loads; the others
@@ -67,6 +75,8 @@
 #define CACHE_KEY_MAX		240
 #define CACHE_MAX_SERVERS	32
 #define CACHE_ETAG_MAX		24
+#define CACHE_NS_MEMO		256	/* remembered generations per handle */
+#define CACHE_NS_MAX		96
 
 /* Host-wide state, mapped shared before the workers fork. */
 struct cache_shared {
@@ -75,8 +85,14 @@ struct cache_shared {
 	uint64_t	epoch[CACHE_MAX_SERVERS];	/* bumped on close */
 };
 
+struct cache_ns_memo {
+	char		ns[CACHE_NS_MAX];
+	uint64_t	generation;
+};
+
 struct cache {
 	const struct conf	*conf;
+	struct cache_ns_memo	 memo[CACHE_NS_MEMO];
 	memcached_st		*mc;
 	memcached_st		*single[CACHE_MAX_SERVERS];	/* probes */
 	char			 server_names[CACHE_MAX_SERVERS][272];

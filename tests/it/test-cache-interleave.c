@@ -236,7 +236,47 @@ test_lost_bump_is_flushed(void)
 	side_close(&writer);
 }
 
+/*
+ * Two servers, one of them a closed port: keys on the dead one are
+ * bypassed (answered from the database by the app), keys on the live one
+ * are cached as usual, and nothing fails.
+ */
+static void
+test_one_of_two_servers_down(void)
+{
+	struct conf two = conf;
+	struct cache c;
+	struct cache_entry e;
+	char params[64], ns[64];
+	int i, bypass = 0, cached = 0;
+
+	CU_ASSERT_FATAL(strlen(conf.cache_servers) + 13 <
+	    sizeof(two.cache_servers));
+	strcat(two.cache_servers, ",127.0.0.1:1");
+	CU_ASSERT_FATAL(cache_open(&c, &two, cache_shared_create(),
+	    metrics_local()) == 0);
+	for (i = 0; i < 40; i++) {
+		snprintf(ns, sizeof(ns), "g:c:itest-two-%d", i);
+		snprintf(params, sizeof(params), "itest:two:%d", i);
+		cache_lookup(&c, ns, params, &e);
+		if (e.status == CACHE_BYPASS)
+			bypass++;
+		else if (e.status == CACHE_MISS) {
+			cache_store(&c, &e, "x", 1);
+			cached++;
+		}
+		cache_entry_free(&e);
+	}
+	/* ketama spreads 40 namespaces over both servers */
+	CU_ASSERT(bypass > 0);
+	CU_ASSERT(cached > 0);
+	CU_ASSERT_EQUAL(bypass + cached, 40);
+	cache_close(&c);
+}
+
 static const struct cunit_test tests[] = {
+	{ "one of two servers down: its keys bypass, the rest cache",
+	    test_one_of_two_servers_down },
 	{ "late store after a bump is never a hit", test_late_store_after_bump },
 	{ "evicted generation is recreated, never reused",
 	    test_evicted_generation },
