@@ -39,8 +39,6 @@ body_media_type_ok(const char *ct)
 int
 body_parse(struct request *req, json_object **obj, const char **detail)
 {
-	json_tokener *tok;
-	json_object *o;
 	int status;
 
 	*obj = NULL;
@@ -53,15 +51,31 @@ body_parse(struct request *req, json_object **obj, const char **detail)
 		    "the request body could not be read";
 		return status;
 	}
+	return body_parse_json(req->body.data, req->body.len, obj, detail);
+}
+
+int
+body_parse_json(const char *data, size_t len, json_object **obj,
+    const char **detail)
+{
+	json_tokener *tok;
+	json_object *o;
+	int status;
+
+	*obj = NULL;
+	if (len > HTTP_MAX_BODY) {
+		*detail = "the request body is larger than 64 KiB";
+		return 413;
+	}
 	if ((tok = json_tokener_new_ex(BODY_DEPTH_MAX)) == NULL) {
 		*detail = "the body could not be parsed";
 		return 400;
 	}
 	json_tokener_set_flags(tok,
 	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, req->body.data, (int)req->body.len);
+	o = json_tokener_parse_ex(tok, data, (int)len);
 	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != req->body.len) {
+	    json_tokener_get_parse_end(tok) != len) {
 		*detail = "the body is not valid JSON (UTF-8, nesting depth at "
 		    "most 8, nothing after the value)";
 		status = 400;

@@ -67,6 +67,14 @@ enum body_unknown {
 int body_parse(struct request *req, json_object **obj, const char **detail);
 
 /*
+ * The JSON part of body_parse(), on bytes already read (len at most
+ * HTTP_MAX_BODY, else 413): 0 and *obj set, or 400 with a fixed detail.
+ * No request, no I/O: what the fuzzers and replay tests call.
+ */
+int body_parse_json(const char *data, size_t len, json_object **obj,
+    const char **detail);
+
+/*
  * Validates obj's members against fields[0..n); values[i] answers
  * fields[i].  0, or -1 with a detail for a 400.
  */

@@ -98,8 +98,7 @@ catalog_product_json(struct buf *b, const struct product_row *r)
 	    r->cols[4].i, r->cols[5].i);
 }
 
-/* 1 when the If-None-Match header lists etag (or is "*"). */
-static int
+int
 catalog_etag_matches(const char *header, const char *etag)
 {
 	size_t elen = strlen(etag);

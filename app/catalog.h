@@ -26,4 +26,8 @@
 int catalog_ns_category(const char *slug, char *out, size_t size);
 int catalog_ns_product(uint64_t id, char *out, size_t size);
 
+/* 1 when the If-None-Match header (NULL: absent) lists etag, weak or
+ * strong, or is "*" (RFC 9110 13.1.2). */
+int catalog_etag_matches(const char *header, const char *etag);
+
 #endif

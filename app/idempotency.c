@@ -22,7 +22,6 @@
 #include "util.h"
 
 #define IDEM_CLAIM_TRIES	3
-#define IDEM_STALE		"INTERVAL 300 SECOND"	/* IDEM_STALE_SECONDS */
 
 static const char sql_claim[] =
     "INSERT INTO idempotency_keys (idem_key, request_hash, state, expires_at)"
@@ -31,14 +30,15 @@ static const char sql_claim[] =
 static const char sql_lookup[] =
     "SELECT HEX(request_hash), state, COALESCE(response_status, 0),"
     " COALESCE(response_body, ''), COALESCE(order_id, 0),"
-    " expires_at < NOW(6) OR (state = 'in_progress' AND"
-    " created_at < NOW(6) - " IDEM_STALE ")"
+    " expires_at < NOW(6)"
     " FROM idempotency_keys WHERE idem_key = ?";
 
 static const char sql_forget_dead[] =
-    "DELETE FROM idempotency_keys WHERE idem_key = ? AND"
-    " (expires_at < NOW(6) OR (state = 'in_progress' AND"
-    " created_at < NOW(6) - " IDEM_STALE "))";
+    "DELETE FROM idempotency_keys WHERE idem_key = ? AND expires_at < NOW(6)";
+
+/* session-level named locks: released by the server if the link dies */
+static const char sql_lock[] = "SELECT GET_LOCK(?, 0)";
+static const char sql_unlock[] = "SELECT RELEASE_LOCK(?)";
 
 static const char sql_record[] =
     "UPDATE idempotency_keys SET state = 'done', response_status = ?,"
@@ -63,7 +63,7 @@ struct idem_row {
 	char		*body;		/* IDEM_BODY_MAX bytes, owned */
 	size_t		 body_len;
 	int64_t		 order_id;
-	int		 dead;		/* expired, or in_progress and stale */
+	int		 dead;		/* expired */
 };
 
 static int
@@ -174,6 +174,49 @@ idem_collision(const struct idem *idem, const struct idem_row *row,
 		idem_replay(row, res);
 }
 
+/* "ik:" + the first 60 hex digits of SHA-256(key): within MariaDB's
+ * 64-character lock names, and case-sensitive keys stay distinct. */
+static int
+idem_lock_name(struct idem *idem)
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char hex[EVP_MAX_MD_SIZE * 2 + 1];
+
+	if (EVP_Digest(idem->key, idem->key_len, digest, &len, EVP_sha256(),
+	    NULL) != 1 || len != IDEM_HASH_LEN)
+		return -1;
+	util_hex(digest, len, hex);
+	snprintf(idem->lock_name, sizeof(idem->lock_name), "ik:%.60s", hex);
+	return 0;
+}
+
+/* 1 locked, 0 held by another connection, -1 error. */
+static int
+idem_lock(struct app *app, struct idem *idem)
+{
+	struct db_val name = db_cstr(idem->lock_name), got = db_out_i64();
+
+	if (db_query_row(&app->db, sql_lock, &name, 1, &got, 1) != 1 ||
+	    got.is_null)
+		return -1;
+	idem->locked = got.i == 1;
+	return idem->locked ? 1 : 0;
+}
+
+void
+idem_finish(struct app *app, struct idem *idem)
+{
+	struct db_val name, got = db_out_i64();
+
+	if (!idem->locked)
+		return;
+	idem->locked = 0;
+	name = db_cstr(idem->lock_name);
+	if (db_query_row(&app->db, sql_unlock, &name, 1, &got, 1) != 1)
+		log_msg(LOG_WARN, "event=idempotency_unlock_failed");
+}
+
 enum idem_claim_result
 idem_claim(struct app *app, struct idem *idem, struct response *res)
 {
@@ -196,6 +239,20 @@ idem_claim(struct app *app, struct idem *idem, struct response *res)
 	key = db_str(idem->key, idem->key_len);
 	args[0] = key;
 	args[1] = db_str(hex, IDEM_HASH_LEN * 2);
+	if (idem_lock_name(idem) != 0 || (rc = idem_lock(app, idem)) < 0)
+		goto unavailable;
+	if (rc == 0) {
+		/* another request with this key is being handled right now */
+		if ((rc = idem_lookup(app, idem, &row)) == DB_ERR)
+			goto unavailable;
+		if (rc == 1 && strcasecmp(hex, row.hash_hex) != 0)
+			http_problem(res, 422, "this Idempotency-Key was "
+			    "already used with a different request");
+		else
+			http_problem(res, 409, "a request with this "
+			    "Idempotency-Key is still being processed");
+		goto out;
+	}
 	for (try = 0; try < IDEM_CLAIM_TRIES; try++) {
 		if (db_exec(&app->db, sql_claim, args, 2, NULL, NULL) == DB_OK) {
 			idem->claimed = 1;
@@ -215,6 +272,14 @@ idem_claim(struct app *app, struct idem *idem, struct response *res)
 			    NULL) != DB_OK)
 				goto unavailable;
 			continue;
+		}
+		if (strcmp(row.state, "in_progress") == 0 &&
+		    strcasecmp(hex, row.hash_hex) == 0) {
+			/* we hold the lock, so its owner died: take it over */
+			log_msg(LOG_INFO, "event=idempotency_takeover");
+			idem->claimed = 1;
+			result = IDEM_PROCEED;
+			goto out;
 		}
 		idem_collision(idem, &row, res);
 		goto out;

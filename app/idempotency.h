@@ -6,16 +6,20 @@
  *   idem_parse()    at the boundary, before any database work: no header
  *                   means "not idempotent"; a bad one is a 400.  Computes
  *                   SHA-256 over method, path and body.
- *   idem_claim()    INSERTs the key (state in_progress, expires_at now +
- *                   24 h) in its own autocommit statement, so a concurrent
- *                   duplicate collides on the primary key.  On a collision
- *                   the stored row decides: other hash -> 422; in_progress
- *                   -> 409; done -> the stored status and body, byte for
- *                   byte (plus Location).  An expired row, or an
- *                   in_progress row older than IDEM_STALE_SECONDS (its
- *                   worker died: the order transaction never runs that
- *                   long), counts as absent: it is deleted and the insert
- *                   tried again.
+ *   idem_claim()    takes the key's named lock (GET_LOCK, no wait) on this
+ *                   worker's database connection, then INSERTs the key
+ *                   (state in_progress, expires_at now + 24 h) in its own
+ *                   autocommit statement.  The lock is what "still being
+ *                   handled" means: the server releases it when the
+ *                   connection ends, so a worker killed in the middle of
+ *                   an order frees its key at once instead of leaving a
+ *                   409 behind.  Lock held elsewhere: other hash -> 422,
+ *                   else 409.  On a primary-key collision the stored row
+ *                   decides: other hash -> 422; done -> the stored status
+ *                   and body, byte for byte (plus Location); in_progress
+ *                   with the same hash -> its owner is gone (we hold the
+ *                   lock): we take it over.  An expired row counts as
+ *                   absent: it is deleted and the insert tried again.
  *   idem_record()   stores the final answer and state done.  The order
  *                   path calls it inside the order transaction, so a
  *                   committed order always has its recorded answer; 4xx
@@ -25,6 +29,8 @@
  *                   may retry.  It only deletes a row still in_progress: if
  *                   the COMMIT's answer was lost but the commit happened,
  *                   the done row stays and the retry replays the 201.
+ *   idem_finish()   releases the named lock; called once on every path
+ *                   after idem_claim().
  * Cleanup: every IDEM_PRUNE_EVERY-th claim of a worker (the first one
  * included) deletes up to IDEM_PRUNE_BATCH expired rows.
  */
@@ -39,7 +45,6 @@
 #define IDEM_KEY_MAX		255
 #define IDEM_HASH_LEN		32
 #define IDEM_TTL_HOURS		24
-#define IDEM_STALE_SECONDS	300
 #define IDEM_PRUNE_EVERY	1000
 #define IDEM_PRUNE_BATCH	100
 #define IDEM_BODY_MAX		(64 * 1024)
@@ -47,6 +52,8 @@
 struct idem {
 	int		 present;	/* the request carried a key */
 	int		 claimed;	/* we own the in_progress row */
+	int		 locked;	/* we hold the key's named lock */
+	char		 lock_name[64];	/* "ik:" + 60 hex of SHA-256(key) */
 	char		 key[IDEM_KEY_MAX + 1];
 	size_t		 key_len;
 	unsigned char	 hash[IDEM_HASH_LEN];
@@ -66,5 +73,7 @@ enum idem_claim_result idem_claim(struct app *app, struct idem *idem,
 int idem_record(struct app *app, struct idem *idem, int status,
     const struct buf *body, uint64_t order_id);
 void idem_release(struct app *app, struct idem *idem);
+/* Releases the key's named lock, if held.  No-op without key. */
+void idem_finish(struct app *app, struct idem *idem);
 
 #endif

@@ -45,15 +45,11 @@
 #include "catalog.h"
 #include "idempotency.h"
 #include "log.h"
+#include "orders.h"
 #include "util.h"
 
-#define ORDER_ITEMS_MAX		50
-#define ORDER_QUANTITY_MAX	1000
 #define ORDER_TRIES		3
 #define ORDER_NS_MAX		96
-#define ORDER_SKU_MAX		65
-#define ORDER_NAME_MAX		(200 * 4 + 1)
-#define ORDER_SLUG_MAX		65
 #define ORDER_JOB_TYPE		"order_confirmation_email"
 
 static const char sql_lock_product[] =
@@ -96,26 +92,6 @@ static const struct body_field item_fields[IF__MAX] = {
 	    NULL, NULL },
 	[IF_QUANTITY] = { "quantity", BODY_INT, 1, 1,
 	    ORDER_QUANTITY_MAX, NULL, NULL },
-};
-
-struct order_line {
-	int64_t		product_id;
-	int64_t		quantity;
-	/* read under lock */
-	int64_t		unit_price;
-	int64_t		category_id;
-	char		sku[ORDER_SKU_MAX];
-	char		name[ORDER_NAME_MAX];
-};
-
-struct order {
-	char			email[255];
-	struct order_line	lines[ORDER_ITEMS_MAX];
-	size_t			nlines;
-	uint64_t		id;
-	int64_t			total;
-	char			slugs[ORDER_ITEMS_MAX][ORDER_SLUG_MAX];
-	size_t			nslugs;
 };
 
 enum order_outcome {
@@ -181,9 +157,8 @@ orders_parse_items(json_object *items, struct order *o, char *detail,
 	return 0;
 }
 
-/* The whole body into o; 0, or -1 with a 400 detail. */
-static int
-orders_validate(json_object *obj, struct order *o, char *detail, size_t size)
+int
+orders_parse(json_object *obj, struct order *o, char *detail, size_t size)
 {
 	struct body_value v[OF__MAX];
 
@@ -432,6 +407,7 @@ orders_create(struct app *app, struct request *req, struct response *res,
 	enum order_outcome out = ORDER_DB_ERROR;
 	int status, try;
 
+	memset(&idem, 0, sizeof(idem));
 	if ((status = body_parse(req, &obj, &fixed)) != 0) {
 		http_problem(res, status, fixed);
 		goto done;
@@ -442,7 +418,7 @@ orders_create(struct app *app, struct request *req, struct response *res,
 		http_problem(res, 503, "service unavailable, try again");
 		goto done;
 	}
-	if (orders_validate(obj, o, detail, sizeof(detail)) != 0) {
+	if (orders_parse(obj, o, detail, sizeof(detail)) != 0) {
 		http_problem(res, 400, detail);
 		goto done;
 	}
@@ -474,6 +450,7 @@ orders_create(struct app *app, struct request *req, struct response *res,
 		break;
 	}
 done:
+	idem_finish(app, &idem);	/* after the answer is recorded */
 	free(o);
 	json_object_put(obj);
 }

@@ -1,0 +1,216 @@
+/*
+ * fuzz-fcgi-params.c: libFuzzer target for what a FastCGI request carries
+ * into the app: the CGI variables nginx passes and the body.  One input is
+ *
+ *   REQUEST_METHOD \0 DOCUMENT_URI \0 QUERY_STRING \0 CONTENT_TYPE \0
+ *   CONTENT_LENGTH \0 HTTP_IF_NONE_MATCH \0 HTTP_AUTHORIZATION \0
+ *   HTTP_IDEMPOTENCY_KEY \0 body...
+ *
+ * (a variable missing at the end of the input is absent; libfcgi keeps
+ * values as C strings, so NUL is the one byte a value cannot hold).  The
+ * request goes through exactly what worker.c does with it:
+ * http_request_init() on a fabricated FCGX_Request (environment array,
+ * in-memory input and output streams), router_dispatch() and http_send().
+ *
+ * The app it runs against has no servers: the database is a socket path
+ * that does not exist (the connect fails at once, ENOENT) and memcached is
+ * 127.0.0.1:1 (refused; the breaker then stays open for the whole run).
+ * So every route runs its validation and then its database-down path,
+ * without network waits.  The admin token is FUZZ_ADMIN_TOKEN, which the
+ * seed corpus uses to reach the admin handlers.
+ *
+ * Invariants: never a 500 (the contract allows only 503, for the database
+ * being down); header lines are printable ASCII (nothing a client sends
+ * can split or add a header); every 4xx/5xx body is an RFC 9457 problem
+ * whose status member matches.  catalog_etag_matches() is also run on the
+ * If-None-Match value, since with no cache and no database the router
+ * never reaches it.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+
+#include "app.h"
+#include "catalog.h"
+#include "log.h"
+
+#define FUZZ_ADMIN_TOKEN	"fuzz-admin-token-0123456789abcdef"
+#define FUZZ_OUT_MAX		(HTTP_MAX_RESPONSE + HTTP_MAX_HEADERS + 256)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const fuzz_vars[] = {
+	"REQUEST_METHOD", "DOCUMENT_URI", "QUERY_STRING", "CONTENT_TYPE",
+	"CONTENT_LENGTH", "HTTP_IF_NONE_MATCH", "HTTP_AUTHORIZATION",
+	"HTTP_IDEMPOTENCY_KEY",
+};
+#define FUZZ_NVARS (sizeof(fuzz_vars) / sizeof(fuzz_vars[0]))
+
+static struct conf	 fuzz_conf;
+static struct app	 fuzz_app;
+static struct response	 fuzz_res;
+static unsigned char	*fuzz_out;
+
+static void
+check(int ok, const char *what)
+{
+	if (!ok) {
+		fprintf(stderr, "fuzz-fcgi-params: invariant broken: %s\n", what);
+		abort();
+	}
+}
+
+static void
+fuzz_init(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	log_init("fuzz-fcgi-params");
+	log_set_level(LOG_ERROR);
+	conf_defaults(&fuzz_conf);
+	snprintf(fuzz_conf.db_socket, sizeof(fuzz_conf.db_socket),
+	    "/nonexistent/fuzz-mysqld.sock");
+	fuzz_conf.db_timeout_ms = 100;
+	snprintf(fuzz_conf.cache_servers, sizeof(fuzz_conf.cache_servers),
+	    "127.0.0.1:1");
+	fuzz_conf.cache_timeout_ms = 1;
+	fuzz_conf.cache_retry_seconds = 3600;
+	snprintf(fuzz_conf.http_admin_token, sizeof(fuzz_conf.http_admin_token),
+	    "%s", FUZZ_ADMIN_TOKEN);
+	fuzz_app.conf = &fuzz_conf;
+	fuzz_app.metrics = calloc(1, sizeof(*fuzz_app.metrics));
+	fuzz_app.cache_shared = cache_shared_create();
+	check(fuzz_app.metrics != NULL && fuzz_app.cache_shared != NULL,
+	    "init: memory");
+	db_init(&fuzz_app.db, &fuzz_conf);
+	check(cache_open(&fuzz_app.cache, &fuzz_conf, fuzz_app.cache_shared,
+	    fuzz_app.metrics) == 0, "init: cache_open");
+	http_response_init(&fuzz_res);
+	fuzz_out = malloc(FUZZ_OUT_MAX);
+	check(fuzz_out != NULL, "init: memory");
+}
+
+/* The input stream has no more than what it was given. */
+static void
+fuzz_fill(FCGX_Stream *s)
+{
+	s->isClosed = 1;
+}
+
+/* The output buffer holds the largest response http_send() writes. */
+static void
+fuzz_empty(FCGX_Stream *s, int doClose)
+{
+	s->isClosed = 1;
+}
+
+/* The status line, header lines and, for errors, the problem body. */
+static void
+fuzz_check_response(const struct request *req, const unsigned char *out,
+    size_t len)
+{
+	const unsigned char *end, *p;
+	json_tokener *tok;
+	json_object *o, *m;
+	int status;
+
+	check(len > 8 && memcmp(out, "Status: ", 8) == 0, "status line");
+	status = atoi((const char *)out + 8);
+	if (getenv("FUZZ_VERBOSE") != NULL)	/* replay: what each input got */
+		printf("%s %s -> %d\n", req->method_name, req->path, status);
+	check(status >= 200 && status <= 599, "status range");
+	check(status != 500, "never a 500");
+	end = memmem(out, len, "\r\n\r\n", 4);
+	check(end != NULL, "end of headers");
+	for (p = out; p < end; p++)
+		check((*p >= 0x20 && *p <= 0x7e) ||
+		    (p[0] == '\r' && p[1] == '\n') ||
+		    (p[0] == '\n' && p[-1] == '\r'), "header bytes");
+	if (status < 400 || req->method == HTTP_HEAD)
+		return;
+	end += 4;
+	check((tok = json_tokener_new()) != NULL, "json_tokener_new");
+	o = json_tokener_parse_ex(tok, (const char *)end,
+	    (int)(len - (size_t)(end - out)));
+	json_tokener_free(tok);
+	check(o != NULL && json_object_is_type(o, json_type_object),
+	    "problem body is a JSON object");
+	check(json_object_object_get_ex(o, "status", &m) &&
+	    json_object_get_int(m) == status, "problem status member");
+	check(json_object_object_get_ex(o, "type", NULL) &&
+	    json_object_object_get_ex(o, "title", NULL) &&
+	    json_object_object_get_ex(o, "detail", &m) &&
+	    json_object_is_type(m, json_type_string), "problem members");
+	json_object_put(o);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *copy, *envp[FUZZ_NVARS + 3], *vars[FUZZ_NVARS];
+	FCGX_Stream in, out;
+	FCGX_Request fcgi;
+	struct request req;
+	size_t i, pos = 0, nenv = 0;
+	unsigned char *body;
+	size_t bodylen = 0;
+
+	fuzz_init();
+	if ((copy = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(copy, data, size);
+	copy[size] = '\0';
+	memset(vars, 0, sizeof(vars));
+	for (i = 0; i < FUZZ_NVARS && pos < size; i++) {
+		size_t n = strnlen(copy + pos, size - pos);
+		size_t len = strlen(fuzz_vars[i]) + 1 + n + 1;
+
+		if ((vars[i] = malloc(len)) == NULL)
+			goto out;
+		snprintf(vars[i], len, "%s=%s", fuzz_vars[i], copy + pos);
+		envp[nenv++] = vars[i];
+		pos += n + 1;
+	}
+	envp[nenv++] = (char *)"REQUEST_ID=fuzz";
+	envp[nenv++] = (char *)"REMOTE_ADDR=127.0.0.1";
+	envp[nenv] = NULL;
+	body = (unsigned char *)copy + (pos < size ? pos : size);
+	bodylen = pos < size ? size - pos : 0;
+
+	memset(&in, 0, sizeof(in));
+	in.rdNext = in.stopUnget = body;
+	in.stop = in.wrNext = body + bodylen;
+	in.isReader = 1;
+	in.fillBuffProc = fuzz_fill;
+	memset(&out, 0, sizeof(out));
+	out.wrNext = out.rdNext = fuzz_out;
+	out.stop = fuzz_out + FUZZ_OUT_MAX;
+	out.emptyBuffProc = fuzz_empty;
+	memset(&fcgi, 0, sizeof(fcgi));
+	fcgi.in = &in;
+	fcgi.out = &out;
+	fcgi.err = &out;
+	fcgi.envp = envp;
+
+	http_request_init(&req, &fcgi);
+	http_response_reset(&fuzz_res);
+	router_dispatch(&fuzz_app, &req, &fuzz_res);
+	check(http_send(&req, &fuzz_res) == 0, "http_send");
+	fuzz_check_response(&req, fuzz_out, (size_t)(out.wrNext - fuzz_out));
+	(void)catalog_etag_matches(req.if_none_match, "\"0123456789abcdef\"");
+	http_request_free(&req);
+out:
+	for (i = 0; i < FUZZ_NVARS; i++)
+		free(vars[i]);
+	free(copy);
+	return 0;
+}
