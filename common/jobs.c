@@ -6,15 +6,20 @@
  *   pending --claim--> running     the runner, jobs_claim(): due rows
  *                                   (run_at <= now) locked with FOR UPDATE
  *                                   SKIP LOCKED, then updated by primary
- *                                   key: attempts + 1, locked_by, locked_until
- *                                   = now + lease, a fresh random lease_token
+ *                                   key (50 ids a statement): attempts + 1,
+ *                                   locked_by, locked_until = now + lease,
+ *                                   a fresh random lease_token (one per
+ *                                   claim transaction)
  *   running --claim--> running     the same transaction also takes running
  *                                   rows whose locked_until has passed (their
  *                                   runner vanished); the new lease_token
  *                                   fences the old owner out
  *   running --------> done         jobs_complete(), together with the
  *                                   handler's record of its side effect
- *                                   (orders.confirmation_sent_at)
+ *                                   (orders.confirmation_sent_at);
+ *                                   jobs_complete_batch(): the same for
+ *                                   several jobs of one claim in one
+ *                                   transaction, each fenced on its own
  *   running --------> pending      jobs_retry(): transient failure, run_at =
  *                                   now + backoff; jobs_release(): claimed but
  *                                   never run (shutdown), attempt given back
@@ -215,10 +220,15 @@ static const char sql_claim_expired[] =
     " WHERE status = 'running' AND locked_until <= NOW(6)"
     " ORDER BY locked_until, id LIMIT ? FOR UPDATE SKIP LOCKED";
 
+/* The claimed rows' lease, JOBS_LEASE_CHUNK of them a statement (the
+ * list padded by repeating an id: a fixed text, prepared once). */
+#define JOBS_LEASE_CHUNK	50
+#define JOBS_Q10		"?,?,?,?,?,?,?,?,?,?"
 static const char sql_lease[] =
     "UPDATE jobs SET status = 'running', attempts = attempts + 1,"
     " locked_by = ?, locked_until = NOW(6) + INTERVAL ? SECOND,"
-    " lease_token = ? WHERE id = ?";
+    " lease_token = ? WHERE id IN (" JOBS_Q10 "," JOBS_Q10 "," JOBS_Q10 ","
+    JOBS_Q10 "," JOBS_Q10 ")";
 
 struct jobs_claim_ctx {
 	const struct jobs_runner	*runner;
@@ -299,7 +309,9 @@ static int
 jobs_claim_tx(struct db *db, void *arg)
 {
 	struct jobs_claim_ctx *c = arg;
-	struct db_val p[4];
+	struct db_val p[3 + JOBS_LEASE_CHUNK];
+	uint64_t affected;
+	int64_t token;
 	size_t i;
 
 	for (i = 0; i < c->n; i++)	/* a rerun starts from scratch */
@@ -310,14 +322,30 @@ jobs_claim_tx(struct db *db, void *arg)
 	if (c->n < c->max &&
 	    jobs_claim_select(db, c, sql_claim_expired) != DB_OK)
 		return DB_ERR;
-	for (i = 0; i < c->n; i++) {
-		c->out[i].lease_token = jobs_new_token();
+	/* one token for this claim: fencing needs it to differ from any
+	 * other claim's, and the fenced statements also name the id */
+	token = jobs_new_token();
+	for (i = 0; i < c->n; i += JOBS_LEASE_CHUNK) {
+		size_t k, m = c->n - i < JOBS_LEASE_CHUNK ? c->n - i :
+		    JOBS_LEASE_CHUNK;
+
 		p[0] = db_cstr(c->runner->id);
 		p[1] = db_i64(c->runner->lease_seconds);
-		p[2] = db_i64(c->out[i].lease_token);
-		p[3] = db_i64(c->out[i].id);
-		if (db_exec(db, sql_lease, p, 4, NULL, NULL) != DB_OK)
+		p[2] = db_i64(token);
+		for (k = 0; k < JOBS_LEASE_CHUNK; k++)
+			p[3 + k] = db_i64(c->out[i + (k < m ? k : m - 1)].id);
+		if (db_exec(db, sql_lease, p, 3 + JOBS_LEASE_CHUNK, &affected,
+		    NULL) != DB_OK)
 			return DB_ERR;
+		if (affected != m) {
+			/* cannot happen: we hold these rows' locks */
+			log_msg(LOG_ERROR, "event=claim_error note=\"lease "
+			    "updated %llu of %zu rows\"",
+			    (unsigned long long)affected, m);
+			return DB_ERR;
+		}
+		for (k = 0; k < m; k++)
+			c->out[i + k].lease_token = token;
 	}
 	return DB_OK;
 }
@@ -484,6 +512,96 @@ jobs_complete(struct db *db, const struct jobs_job *j,
 	struct jobs_finish_ctx c = { .job = j, .effect = effect };
 
 	return jobs_tx(db, "complete", jobs_complete_tx, &c);
+}
+
+struct jobs_batch_ctx {
+	struct jobs_done	*done;
+	size_t			 n;
+};
+
+typedef int (*jobs_many_fn)(struct db *, const int64_t *, size_t);
+
+/* The effects that share the first one's apply_many, in one call; *used
+ * says which function that was. */
+static int
+jobs_apply_many(struct db *db, struct jobs_batch_ctx *c, int64_t *args,
+    jobs_many_fn *used)
+{
+	jobs_many_fn many = NULL;
+	size_t i, n = 0;
+
+	for (i = 0; i < c->n; i++) {
+		const struct jobs_effect *e = &c->done[i].effect;
+
+		if (c->done[i].rc != DB_OK || e->apply == NULL ||
+		    e->apply_many == NULL)
+			continue;
+		if (many == NULL)
+			many = e->apply_many;
+		if (e->apply_many == many)
+			args[n++] = e->arg;
+	}
+	*used = many;
+	return n == 0 ? DB_OK : many(db, args, n);
+}
+
+static int
+jobs_complete_batch_tx(struct db *db, void *arg)
+{
+	struct jobs_batch_ctx *c = arg;
+	struct jobs_finish_ctx f;
+	struct jobs_effect one;
+	jobs_many_fn used = NULL;
+	int64_t *args;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < c->n; i++) {
+		/* effects with apply_many: after the loop, all at once */
+		one = c->done[i].effect;
+		if (one.apply_many != NULL)
+			one.apply = NULL;
+		memset(&f, 0, sizeof(f));
+		f.job = c->done[i].job;
+		f.effect = &one;
+		rc = jobs_complete_tx(db, &f);
+		if (rc == JOBS_LEASE_LOST) {
+			/* the fenced UPDATE matched nothing and changed
+			 * nothing: this one is its new owner's, the rest of
+			 * the batch is still ours */
+			c->done[i].rc = JOBS_LEASE_LOST;
+			continue;
+		}
+		if (rc != DB_OK)
+			return DB_ERR;
+		c->done[i].rc = DB_OK;
+	}
+	if ((args = malloc(c->n * sizeof(*args))) == NULL)
+		return DB_ERR;
+	/* one apply_many function in practice; any other, one at a time */
+	rc = jobs_apply_many(db, c, args, &used);
+	free(args);
+	if (rc != DB_OK)
+		return DB_ERR;
+	for (i = 0; i < c->n; i++) {
+		const struct jobs_effect *e = &c->done[i].effect;
+
+		if (c->done[i].rc == DB_OK && e->apply != NULL &&
+		    e->apply_many != NULL && e->apply_many != used)
+			if (e->apply(db, e->arg) != DB_OK)
+				return DB_ERR;
+	}
+	return DB_OK;
+}
+
+int
+jobs_complete_batch(struct db *db, struct jobs_done *d, size_t n)
+{
+	struct jobs_batch_ctx c = { .done = d, .n = n };
+
+	if (n == 0)
+		return DB_OK;
+	return jobs_tx(db, "complete", jobs_complete_batch_tx, &c);
 }
 
 int

@@ -108,6 +108,10 @@ struct jobs_runner {
 struct jobs_effect {
 	int		(*apply)(struct db *, int64_t);
 	int64_t		 arg;
+	/* optional, for jobs_complete_batch(): the same change for n args
+	 * at once (fewer statements), with the same result as apply() on
+	 * each */
+	int		(*apply_many)(struct db *, const int64_t *, size_t);
 };
 
 /*
@@ -120,6 +124,23 @@ int jobs_claim(struct db *db, const struct jobs_runner *r, struct jobs_job *out,
 /* running -> done (and effect, if any).  DB_OK, JOBS_LEASE_LOST, DB_ERR. */
 int jobs_complete(struct db *db, const struct jobs_job *j,
     const struct jobs_effect *effect);
+
+/* One finished job of a batch, for jobs_complete_batch(). */
+struct jobs_done {
+	const struct jobs_job	*job;
+	struct jobs_effect	 effect;
+	int			 rc;	/* out: DB_OK or JOBS_LEASE_LOST */
+};
+
+/*
+ * running -> done for n jobs (n <= JOBS_BATCH_MAX), each with its effect,
+ * in one transaction (one commit, one log flush for the whole batch).
+ * Every job is still fenced on its own (`WHERE id = ? AND lease_token =
+ * ?`): a job whose lease was lost gets rc = JOBS_LEASE_LOST, its effect is
+ * not applied, and the others are recorded.  DB_OK, or DB_ERR when the
+ * transaction failed (nothing recorded).
+ */
+int jobs_complete_batch(struct db *db, struct jobs_done *d, size_t n);
 /* running -> pending, run_at = now + delay_ms, attempt kept. */
 int jobs_retry(struct db *db, const struct jobs_job *j, uint64_t delay_ms,
     const char *error);

@@ -30,6 +30,22 @@ handler_find(const char *type)
 }
 
 void
+handler_prefetch(struct handler_ctx *ctx, const struct jobs_job *jobs,
+    size_t n)
+{
+	handler_prefetch_free(ctx);
+	if (ctx->dry_run == NULL)
+		ctx->prefetched = handler_email_prefetch(ctx, jobs, n);
+}
+
+void
+handler_prefetch_free(struct handler_ctx *ctx)
+{
+	handler_email_prefetch_free(ctx->prefetched);
+	ctx->prefetched = NULL;
+}
+
+void
 handler_fail(struct handler_result *res, enum jobs_outcome outcome,
     const char *fmt, ...)
 {

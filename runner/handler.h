@@ -25,6 +25,7 @@ struct handler_ctx {
 	struct db		*db;
 	const struct transport	*transport;
 	FILE			*dry_run;	/* non-NULL: print, do not deliver */
+	void			*prefetched;	/* handler_prefetch(), or NULL */
 };
 
 struct handler_result {
@@ -45,6 +46,18 @@ handler_fn handler_find(const char *type);
 void handler_run(const struct handler_ctx *ctx, const struct jobs_job *job,
     struct handler_result *res);
 
+/*
+ * Batch loading: before running a claimed batch, the claim loop lets the
+ * handlers read what the batch's jobs need with a few queries instead of
+ * a few per job (the email handler: the orders and their items).  Only a
+ * cache: a job whose data is not there (not prefetched, or the prefetch
+ * failed) is served by the handler's own queries, with the same results
+ * and the same failure classes.  handler_prefetch_free() drops it.
+ */
+void handler_prefetch(struct handler_ctx *ctx, const struct jobs_job *jobs,
+    size_t n);
+void handler_prefetch_free(struct handler_ctx *ctx);
+
 /* Sets res to a failure with a formatted reason. */
 void handler_fail(struct handler_result *res, enum jobs_outcome outcome,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -52,5 +65,8 @@ void handler_fail(struct handler_result *res, enum jobs_outcome outcome,
 /* handler_email.c */
 void handler_email_run(const struct handler_ctx *, const struct jobs_job *,
     struct handler_result *);
+void *handler_email_prefetch(const struct handler_ctx *,
+    const struct jobs_job *, size_t);
+void handler_email_prefetch_free(void *);
 
 #endif

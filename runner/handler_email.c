@@ -19,6 +19,12 @@
  * Between 5 and 6 a kill leaves the order unstamped; the retry goes
  * through 5 again, which the maildir transport turns into a no-op (the
  * file already exists).  No mail body reaches the logs.
+ *
+ * Batch loading (handler_email_prefetch): steps 2 and 4 for a whole
+ * claimed batch in one query per EMAIL_CHUNK orders (a fixed list of
+ * placeholders, padded by repeating an id).  Only a cache: an order that
+ * is not in it (no items, more than EMAIL_PREFETCH_ITEMS items, a column
+ * too long, a failed query) goes through the per-order queries above.
  */
 #include "config.h"
 
@@ -47,9 +53,25 @@ static const char sql_items[] =
     "SELECT sku, name, quantity, unit_price_cents FROM order_items"
     " WHERE order_id = ? ORDER BY product_id LIMIT 1001";
 
+#define EMAIL_CHUNK		50	/* placeholders in sql_prefetch */
+#define EMAIL_PREFETCH_ITEMS	32	/* larger orders: per-order path */
+#define EMAIL_Q10		"?,?,?,?,?,?,?,?,?,?"
+
+static const char sql_prefetch[] =
+    "SELECT o.id, o.email, o.total_cents, o.confirmation_sent_at IS NOT NULL,"
+    " i.sku, i.name, i.quantity, i.unit_price_cents"
+    " FROM orders o JOIN order_items i ON i.order_id = o.id"
+    " WHERE o.id IN (" EMAIL_Q10 "," EMAIL_Q10 "," EMAIL_Q10 ","
+    EMAIL_Q10 "," EMAIL_Q10 ")"
+    " ORDER BY o.id, i.product_id";
+
 static const char sql_stamp[] =
     "UPDATE orders SET confirmation_sent_at = NOW(6)"
     " WHERE id = ? AND confirmation_sent_at IS NULL";
+static const char sql_stamp_many[] =
+    "UPDATE orders SET confirmation_sent_at = NOW(6)"
+    " WHERE id IN (" EMAIL_Q10 "," EMAIL_Q10 "," EMAIL_Q10 ","
+    EMAIL_Q10 "," EMAIL_Q10 ") AND confirmation_sent_at IS NULL";
 
 struct email_item {
 	char	sku[EMAIL_SKU_MAX + 1];
@@ -67,6 +89,12 @@ struct email_order {
 	size_t			 nitems;
 };
 
+/* What handler_email_prefetch() loaded: complete orders sorted by id. */
+struct email_prefetch {
+	struct email_order	*orders;
+	size_t			 n;
+};
+
 /* The effect recorded with `done`. */
 static int
 email_stamp(struct db *db, int64_t order_id)
@@ -74,6 +102,24 @@ email_stamp(struct db *db, int64_t order_id)
 	struct db_val p = db_i64(order_id);
 
 	return db_exec(db, sql_stamp, &p, 1, NULL, NULL);
+}
+
+/* The same for a batch: EMAIL_CHUNK ids a statement, padded. */
+static int
+email_stamp_many(struct db *db, const int64_t *ids, size_t n)
+{
+	struct db_val p[EMAIL_CHUNK];
+	size_t i, k, m;
+
+	for (i = 0; i < n; i += m) {
+		m = n - i < EMAIL_CHUNK ? n - i : EMAIL_CHUNK;
+		for (k = 0; k < EMAIL_CHUNK; k++)
+			p[k] = db_i64(ids[i + (k < m ? k : m - 1)]);
+		if (db_exec(db, sql_stamp_many, p, EMAIL_CHUNK, NULL, NULL) !=
+		    DB_OK)
+			return DB_ERR;
+	}
+	return DB_OK;
 }
 
 /* {"order_id": N} -> N; 0 on success. */
@@ -220,10 +266,159 @@ email_deliver(const struct handler_ctx *ctx, const char *key,
 		    JOBS_OUTCOME_TRANSIENT : JOBS_OUTCOME_PERMANENT, "%s", why);
 }
 
+static int
+email_id_cmp(const void *a, const void *b)
+{
+	const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One chunk of up to EMAIL_CHUNK order ids into pf.  DB_OK or an error
+ * (what was complete before it stays). */
+static int
+email_prefetch_chunk(const struct handler_ctx *ctx, struct email_prefetch *pf,
+    const int64_t *ids, size_t nids)
+{
+	struct db_val args[EMAIL_CHUNK], cols[8];
+	struct email_order *cur = NULL;
+	struct email_item row;
+	MYSQL_STMT *cursor;
+	char email[EMAIL_ADDR_MAX + 1];
+	size_t i;
+	int rc, skip = 0;
+
+	for (i = 0; i < EMAIL_CHUNK; i++)
+		args[i] = db_i64(ids[i < nids ? i : nids - 1]);
+	cols[0] = db_out_i64();
+	cols[1] = db_out_str(email, sizeof(email));
+	cols[2] = db_out_i64();
+	cols[3] = db_out_i64();
+	cols[4] = db_out_str(row.sku, sizeof(row.sku));
+	cols[5] = db_out_str(row.name, sizeof(row.name));
+	cols[6] = db_out_i64();
+	cols[7] = db_out_i64();
+	if (db_query(ctx->db, sql_prefetch, args, EMAIL_CHUNK, cols, 8,
+	    &cursor) != DB_OK)
+		return DB_ERR;
+	while ((rc = db_fetch(ctx->db, cursor, cols, 8)) == 1) {
+		if (cur == NULL || cur->id != cols[0].i) {
+			/* a new order: keep the last one unless it was skipped */
+			if (cur != NULL && !skip)
+				pf->n++;
+			else if (cur != NULL)
+				free(cur->items);
+			cur = &pf->orders[pf->n];
+			memset(cur, 0, sizeof(*cur));
+			cur->id = cols[0].i;
+			util_strlcpy(cur->email, email, sizeof(cur->email));
+			cur->total_cents = cols[2].i;
+			cur->sent = cols[3].i != 0;
+			skip = 0;
+			cur->items = calloc(EMAIL_PREFETCH_ITEMS,
+			    sizeof(*cur->items));
+			if (cur->items == NULL) {
+				rc = DB_ERR;
+				break;
+			}
+		}
+		if (skip)
+			continue;
+		if (cur->nitems == EMAIL_PREFETCH_ITEMS) {
+			skip = 1;	/* a big order: the per-order path */
+			continue;
+		}
+		row.quantity = cols[6].i;
+		row.unit_price_cents = cols[7].i;
+		cur->items[cur->nitems++] = row;
+	}
+	db_done(cursor);
+	if (cur != NULL) {
+		if (rc == 0 && !skip)
+			pf->n++;	/* the last order is complete */
+		else
+			free(cur->items);
+	}
+	return rc == 0 ? DB_OK : rc;
+}
+
+void *
+handler_email_prefetch(const struct handler_ctx *ctx,
+    const struct jobs_job *jobs, size_t n)
+{
+	struct email_prefetch *pf;
+	int64_t *ids, id;
+	size_t i, nids = 0;
+
+	if (n < 2 || (ids = calloc(n, sizeof(*ids))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (strcmp(jobs[i].type, "order_confirmation_email") == 0 &&
+		    jobs[i].payload != NULL &&
+		    jobs[i].attempt <= jobs[i].max_attempts &&
+		    email_parse_payload(jobs[i].payload, jobs[i].payload_len,
+		    &id) == 0)
+			ids[nids++] = id;
+	pf = NULL;
+	if (nids >= 2 && (pf = calloc(1, sizeof(*pf))) != NULL &&
+	    (pf->orders = calloc(nids, sizeof(*pf->orders))) != NULL) {
+		/* sorted ids: chunks come back in order, pf stays sorted */
+		qsort(ids, nids, sizeof(*ids), email_id_cmp);
+		for (i = 0; i < nids; i += EMAIL_CHUNK)
+			if (email_prefetch_chunk(ctx, pf, ids + i,
+			    nids - i < EMAIL_CHUNK ? nids - i : EMAIL_CHUNK) !=
+			    DB_OK)
+				break;	/* the rest: per-order queries */
+	}
+	free(ids);
+	if (pf != NULL && pf->n == 0) {
+		handler_email_prefetch_free(pf);
+		pf = NULL;
+	}
+	return pf;
+}
+
+void
+handler_email_prefetch_free(void *p)
+{
+	struct email_prefetch *pf = p;
+	size_t i;
+
+	if (pf == NULL)
+		return;
+	for (i = 0; i < pf->n; i++)
+		free(pf->orders[i].items);
+	free(pf->orders);
+	free(pf);
+}
+
+/* The prefetched order id, or NULL. */
+static const struct email_order *
+email_prefetched(const struct handler_ctx *ctx, int64_t id)
+{
+	const struct email_prefetch *pf = ctx->prefetched;
+	size_t lo = 0, hi, mid;
+
+	if (pf == NULL)
+		return NULL;
+	hi = pf->n;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (pf->orders[mid].id == id)
+			return &pf->orders[mid];
+		if (pf->orders[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 void
 handler_email_run(const struct handler_ctx *ctx, const struct jobs_job *job,
     struct handler_result *res)
 {
+	const struct email_order *pre = NULL;
 	struct email_order o;
 	char key[JOBS_KEY_MAX + 1];
 	struct buf msg;
@@ -242,7 +437,12 @@ handler_email_run(const struct handler_ctx *ctx, const struct jobs_job *job,
 	else
 		snprintf(key, sizeof(key), "order-confirmation-%lld",
 		    (long long)o.id);
-	if ((rc = email_load_order(ctx->db, &o)) != 1) {
+	if ((pre = email_prefetched(ctx, o.id)) != NULL) {
+		/* loaded with the batch; the items are borrowed */
+		util_strlcpy(o.email, pre->email, sizeof(o.email));
+		o.total_cents = pre->total_cents;
+		o.sent = pre->sent;
+	} else if ((rc = email_load_order(ctx->db, &o)) != 1) {
 		if (rc == 0 || rc == DB_ETRUNC)
 			handler_fail(res, JOBS_OUTCOME_PERMANENT,
 			    "order %lld %s", (long long)o.id, rc == 0 ?
@@ -258,7 +458,10 @@ handler_email_run(const struct handler_ctx *ctx, const struct jobs_job *job,
 		res->skipped = 1;
 		goto out;
 	}
-	if ((rc = email_load_items(ctx->db, &o)) != DB_OK) {
+	if (pre != NULL) {
+		o.items = pre->items;
+		o.nitems = pre->nitems;
+	} else if ((rc = email_load_items(ctx->db, &o)) != DB_OK) {
 		handler_fail(res, rc == DB_ETRUNC ? JOBS_OUTCOME_PERMANENT :
 		    JOBS_OUTCOME_TRANSIENT, "order %lld: cannot load items",
 		    (long long)o.id);
@@ -269,9 +472,11 @@ handler_email_run(const struct handler_ctx *ctx, const struct jobs_job *job,
 	email_deliver(ctx, key, &msg, res);
 	if (res->outcome == JOBS_OUTCOME_DONE && ctx->dry_run == NULL) {
 		res->effect.apply = email_stamp;
+		res->effect.apply_many = email_stamp_many;
 		res->effect.arg = o.id;
 	}
 out:
-	free(o.items);
+	if (pre == NULL)
+		free(o.items);
 	buf_free(&msg);
 }

@@ -4,9 +4,25 @@
  * One process, one database connection, one job at a time:
  *
  *   claim a batch (jobs_claim: up to runner.batch_size due jobs, one
- *   transaction) -> for each job: renew the lease if a third of it is
- *   gone, run the handler, decide (jobs_decide), record the outcome in
- *   its own fenced transaction -> next batch.
+ *   transaction) -> let the handlers load the batch's data (one query per
+ *   50 orders) -> for each job: renew the lease if a third of it is gone,
+ *   run the handler, decide (jobs_decide), record the outcome -> next
+ *   batch.
+ *
+ * Recording: retries and dead letters get their own fenced transaction at
+ * once.  Successes, when the transport's delivery is idempotent by name
+ * (maildir), are held and recorded together (run_flush): the transport
+ * makes the batch's deliveries durable (maildir: the files fsynced by a few
+ * threads at once, each before its link into new/, then one fsync of
+ * DIR/new; transport_maildir.c), then one
+ * transaction marks them all done with their effects, each still fenced
+ * by its own lease token (jobs_complete_batch), and only then is each
+ * one's logfmt line written.  A kill before that commit leaves the jobs
+ * running; they are reclaimed when their lease runs out and delivered
+ * again, which the maildir name turns into "already there".  The held
+ * successes are also recorded before a lease renewal, before a stop and
+ * at the end of the batch.  With a transport that cannot tell a
+ * redelivery (sendmail) every success is recorded at once, as before.
  *
  * --once stops when a claim comes back empty (nothing due) or when
  * --max-runtime is up; --loop sleeps runner.poll_ms when idle.  SIGTERM and
@@ -48,6 +64,12 @@ struct run_totals {
 	uint64_t	last_success_ms;	/* wall clock */
 };
 
+/* What the log line of a held success needs. */
+struct run_held {
+	uint64_t	start_us;
+	int		skipped;
+};
+
 struct run_state {
 	const struct conf	*conf;
 	struct db		 db;
@@ -56,6 +78,10 @@ struct run_state {
 	struct jobs_runner	 runner;
 	struct jobs_backoff	 backoff;
 	struct jobs_job		*batch;
+	int			 defer;		/* hold successes (run_flush) */
+	struct jobs_done	*held;		/* successes not yet recorded */
+	struct run_held		*held_info;
+	size_t			 nheld;
 	int			 once;
 	uint64_t		 started_us;
 	uint64_t		 deadline_us;	/* 0: none */
@@ -172,6 +198,84 @@ run_count(struct run_state *s, const struct jobs_decision *d)
 	}
 }
 
+static void
+run_log_lost(struct run_state *s, const struct jobs_job *j)
+{
+	s->totals.lease_lost++;
+	log_msg(LOG_WARN, "event=lease_lost job_id=%lld attempt=%u/%u "
+	    "note=\"lease lost: reclaimed by another runner, outcome "
+	    "dropped\"", (long long)j->id, j->attempt, j->max_attempts);
+}
+
+/*
+ * Records the held successes: the transport's sync, then one transaction.
+ * 0, or -1 when the database failed (the jobs stay running; their leases
+ * bring them back).  A failed sync turns them into transient failures.
+ */
+static int
+run_flush(struct run_state *s)
+{
+	struct handler_result res;
+	struct jobs_decision d;
+	char err[JOBS_ERROR_MAX];
+	uint64_t now;
+	size_t i, n = s->nheld;
+	int rc, failed = 0;
+
+	if (n == 0)
+		return 0;
+	s->nheld = 0;
+	err[0] = '\0';
+	if (transport_sync(&s->transport, err, sizeof(err)) !=
+	    TRANSPORT_DELIVERED) {
+		/* not durable: nothing is recorded done; each job goes the
+		 * way of a transient failure (retry or, last attempt, dead) */
+		for (i = 0; i < n; i++) {
+			const struct jobs_job *j = s->held[i].job;
+
+			memset(&res, 0, sizeof(res));
+			handler_fail(&res, JOBS_OUTCOME_TRANSIENT, "%s", err);
+			jobs_decide(j->attempt, j->max_attempts,
+			    res.outcome, &s->backoff, run_random(), &d);
+			rc = run_record(s, j, &d, &res);
+			if (rc == DB_OK) {
+				run_log_attempt(j, &d, &res,
+				    util_monotonic_us() -
+				    s->held_info[i].start_us);
+				run_count(s, &d);
+			} else if (rc == JOBS_LEASE_LOST)
+				run_log_lost(s, j);
+			else
+				failed = 1;
+		}
+		return failed ? -1 : 0;
+	}
+	if (jobs_complete_batch(&s->db, s->held, n) != DB_OK) {
+		for (i = 0; i < n; i++)
+			log_msg(LOG_ERROR, "event=job_record_failed job_id=%lld "
+			    "attempt=%u/%u", (long long)s->held[i].job->id,
+			    s->held[i].job->attempt,
+			    s->held[i].job->max_attempts);
+		return -1;
+	}
+	now = util_monotonic_us();
+	memset(&d, 0, sizeof(d));
+	d.next = JOBS_DONE;
+	for (i = 0; i < n; i++) {
+		const struct jobs_job *j = s->held[i].job;
+
+		if (s->held[i].rc != DB_OK) {
+			run_log_lost(s, j);
+			continue;
+		}
+		memset(&res, 0, sizeof(res));
+		res.skipped = s->held_info[i].skipped;
+		run_log_attempt(j, &d, &res, now - s->held_info[i].start_us);
+		run_count(s, &d);
+	}
+	return 0;
+}
+
 /* One attempt of one claimed job.  -1 when the database failed. */
 static int
 run_one(struct run_state *s, struct jobs_job *j)
@@ -183,6 +287,10 @@ run_one(struct run_state *s, struct jobs_job *j)
 
 	if (start - j->leased_us > (uint64_t)s->runner.lease_seconds *
 	    1000000 / 3) {
+		/* the held successes share this lease's age: record them
+		 * while it is still ours */
+		if (run_flush(s) != 0)
+			return -1;
 		if ((rc = jobs_renew(&s->db, &s->runner, j)) != DB_OK)
 			goto lost;
 	}
@@ -195,6 +303,15 @@ run_one(struct run_state *s, struct jobs_job *j)
 		handler_run(&s->ctx, j, &res);
 	jobs_decide(j->attempt, j->max_attempts, res.outcome, &s->backoff,
 	    run_random(), &d);
+	if (d.next == JOBS_DONE && s->defer) {
+		s->held[s->nheld].job = j;
+		s->held[s->nheld].effect = res.effect;
+		s->held[s->nheld].rc = DB_OK;
+		s->held_info[s->nheld].start_us = start;
+		s->held_info[s->nheld].skipped = res.skipped;
+		s->nheld++;
+		return 0;
+	}
 	rc = run_record(s, j, &d, &res);
 	if (rc == DB_OK) {
 		run_log_attempt(j, &d, &res, util_monotonic_us() - start);
@@ -203,10 +320,7 @@ run_one(struct run_state *s, struct jobs_job *j)
 	}
 lost:
 	if (rc == JOBS_LEASE_LOST) {
-		s->totals.lease_lost++;
-		log_msg(LOG_WARN, "event=lease_lost job_id=%lld attempt=%u/%u "
-		    "note=\"lease lost: reclaimed by another runner, outcome "
-		    "dropped\"", (long long)j->id, j->attempt, j->max_attempts);
+		run_log_lost(s, j);
 		return 0;
 	}
 	log_msg(LOG_ERROR, "event=job_record_failed job_id=%lld attempt=%u/%u",
@@ -236,14 +350,23 @@ run_batch(struct run_state *s)
 	    &n) != DB_OK)
 		return -1;
 	s->totals.claimed += n;
+	s->nheld = 0;
+	if (n > 1)
+		handler_prefetch(&s->ctx, s->batch, n);
 	for (i = 0; i < n; i++) {
 		if (run_stop || run_time_up(s) || failed) {
+			if (!failed && run_flush(s) != 0)
+				failed = 1;
 			run_release(s, i, n);
 			break;
 		}
 		if (run_one(s, &s->batch[i]) != 0)
 			failed = 1;
 	}
+	if (!failed && run_flush(s) != 0)
+		failed = 1;
+	s->nheld = 0;
+	handler_prefetch_free(&s->ctx);
 	for (i = 0; i < n; i++)
 		jobs_job_free(&s->batch[i]);
 	return failed ? -1 : (int)n;
@@ -343,7 +466,15 @@ run_setup(struct run_state *s, const struct conf *conf)
 		return -1;
 	}
 	if ((s->batch = calloc(conf->runner_batch_size,
-	    sizeof(*s->batch))) == NULL)
+	    sizeof(*s->batch))) == NULL ||
+	    (s->held = calloc(conf->runner_batch_size,
+	    sizeof(*s->held))) == NULL ||
+	    (s->held_info = calloc(conf->runner_batch_size,
+	    sizeof(*s->held_info))) == NULL)
+		return -1;
+	/* hold successes only where a redelivery after a crash is harmless */
+	s->defer = s->transport.idempotent;
+	if (s->defer && transport_batch(&s->transport, 1) != 0)
 		return -1;
 	db_init(&s->db, conf);
 	s->ctx.conf = conf;
@@ -398,6 +529,8 @@ runner_cmd_run(const struct conf *conf, int argc, char **argv)
 		return run_usage();
 	if (run_setup(&s, conf) != 0) {
 		free(s.batch);
+		free(s.held);
+		free(s.held_info);
 		return RUNNER_EXIT_RUNTIME;
 	}
 	if (max_runtime != 0)
@@ -416,6 +549,9 @@ runner_cmd_run(const struct conf *conf, int argc, char **argv)
 	    (unsigned long long)((util_monotonic_us() - s.started_us) / 1000),
 	    rc);
 	db_close(&s.db);
+	(void)transport_batch(&s.transport, 0);
 	free(s.batch);
+	free(s.held);
+	free(s.held_info);
 	return rc;
 }

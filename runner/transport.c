@@ -15,9 +15,15 @@ static const struct {
 	const char	*name;
 	enum transport_result (*deliver)(const struct transport *,
 			    const char *, const char *, size_t, char *, size_t);
+	enum transport_result (*sync)(const struct transport *, char *,
+			    size_t);
+	int		(*batch_mode)(struct transport *, int);
+	int		 idempotent;
 } transports[] = {
-	{ "maildir:",	"maildir",	transport_maildir_deliver },
-	{ "sendmail:",	"sendmail",	transport_sendmail_deliver },
+	{ "maildir:",	"maildir",	transport_maildir_deliver,
+	    transport_maildir_sync, transport_maildir_batch, 1 },
+	{ "sendmail:",	"sendmail",	transport_sendmail_deliver, NULL, NULL,
+	    0 },
 };
 
 int
@@ -39,11 +45,31 @@ transport_open(struct transport *t, const char *spec, unsigned timeout_seconds,
 		}
 		t->name = transports[i].name;
 		t->deliver = transports[i].deliver;
+		t->sync = transports[i].sync;
+		t->batch_mode = transports[i].batch_mode;
+		t->idempotent = transports[i].idempotent;
 		t->timeout_seconds = timeout_seconds;
 		return 0;
 	}
 	util_strlcpy(err, "mail.transport: unknown transport", errsize);
 	return -1;
+}
+
+int
+transport_batch(struct transport *t, int on)
+{
+	if (t->batch_mode != NULL)
+		return t->batch_mode(t, on);
+	t->defer_sync = on;
+	return 0;
+}
+
+enum transport_result
+transport_sync(const struct transport *t, char *err, size_t errsize)
+{
+	if (!t->defer_sync || t->sync == NULL)
+		return TRANSPORT_DELIVERED;
+	return t->sync(t, err, errsize);
 }
 
 const char *

@@ -32,6 +32,21 @@ struct transport {
 	enum transport_result (*deliver)(const struct transport *,
 			    const char *name, const char *msg, size_t len,
 			    char *err, size_t errsize);
+	/*
+	 * Batch mode, for transports whose delivery is idempotent by name
+	 * (maildir): a redelivery after a crash is harmless, so the caller
+	 * may deliver several messages and record them done in one
+	 * transaction.  With defer_sync set, deliver() leaves out what can
+	 * be made durable for many messages at once (maildir: the fsync of
+	 * DIR/new) and sync() does it; the caller calls sync() after the
+	 * last delivery and before the commit that records them.
+	 */
+	int		 idempotent;
+	int		 defer_sync;
+	enum transport_result (*sync)(const struct transport *, char *err,
+			    size_t errsize);
+	int		(*batch_mode)(struct transport *, int on);
+	void		*batch;		/* the transport's batch state */
 };
 
 /* Parses spec (mail.transport).  0, or -1 with a reason in err. */
@@ -41,9 +56,21 @@ int transport_open(struct transport *t, const char *spec,
 const char *transport_result_name(enum transport_result r);
 
 /* maildir: DIR/tmp/<name>.<host>.<pid>, fsync, link to DIR/new/<name>
- * (EEXIST: delivered before), fsync DIR/new, unlink the tmp file. */
+ * (EEXIST: delivered before), fsync DIR/new, unlink the tmp file.  In
+ * batch mode only the first step; transport_maildir_sync() does the rest
+ * for the whole batch. */
 enum transport_result transport_maildir_deliver(const struct transport *t,
     const char *name, const char *msg, size_t len, char *err, size_t errsize);
+/* fsync of DIR/new: what defer_sync left out of the deliveries. */
+enum transport_result transport_maildir_sync(const struct transport *t,
+    char *err, size_t errsize);
+/* Turns batch mode (defer_sync) on or off; off releases its state.  0, or
+ * -1 (out of memory).  A transport without one just sets defer_sync. */
+int transport_batch(struct transport *t, int on);
+int transport_maildir_batch(struct transport *t, int on);
+/* Runs t->sync, if any (defer_sync mode).  TRANSPORT_DELIVERED: durable. */
+enum transport_result transport_sync(const struct transport *t, char *err,
+    size_t errsize);
 /* The same on a plain directory path (unit tests). */
 enum transport_result transport_maildir_put(const char *dir, const char *name,
     const char *msg, size_t len, char *err, size_t errsize);

@@ -12,6 +12,12 @@
  *   4. fsync DIR/new: the new name survives a crash
  *   5. unlink the tmp file
  *
+ * In batch mode (transport.defer_sync, set by the claim loop) step 4 is
+ * left out of each delivery and done once for the batch by
+ * transport_maildir_sync(), before the transaction that marks the batch's
+ * jobs done: a crash before that fsync may lose names, but then no job
+ * was recorded done and each is delivered again.
+ *
  * A kill at any instant leaves either no message in new/ (before 3: the
  * job is retried and writes it) or exactly one (after 3: the retry finds
  * it).  link(), not rename(), because rename() would silently replace a
@@ -24,7 +30,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,8 +43,11 @@
 static enum transport_result
 maildir_error(char *err, size_t errsize, const char *what, const char *path)
 {
+	int saved = errno;	/* the caller may look at it (ENOENT) */
+
 	snprintf(err, errsize, "maildir: %s %s: %s", what, path,
-	    strerror(errno));
+	    strerror(saved));
+	errno = saved;
 	return TRANSPORT_TRANSIENT;
 }
 
@@ -87,10 +98,11 @@ maildir_fsync_dir(const char *path)
 	return rc;
 }
 
-/* Steps 1 and 2: a complete, synced file under tmp/. */
+/* Steps 1 and 2: a complete, synced file under tmp/.  With keep_fd, step
+ * 2 is left out and the open descriptor handed back in *keep_fd. */
 static enum transport_result
 maildir_write_tmp(const char *tmp, const char *msg, size_t len, char *err,
-    size_t errsize)
+    size_t errsize, int *keep_fd)
 {
 	int fd;
 
@@ -102,11 +114,16 @@ maildir_write_tmp(const char *tmp, const char *msg, size_t len, char *err,
 	}
 	if (fd < 0)
 		return maildir_error(err, errsize, "open", tmp);
-	if (maildir_write_all(fd, msg, len) != 0 || fsync(fd) != 0) {
+	if (maildir_write_all(fd, msg, len) != 0 ||
+	    (keep_fd == NULL && fsync(fd) != 0)) {
 		maildir_error(err, errsize, "write", tmp);
 		close(fd);
 		(void)unlink(tmp);
 		return TRANSPORT_TRANSIENT;
+	}
+	if (keep_fd != NULL) {
+		*keep_fd = fd;
+		return TRANSPORT_DELIVERED;
 	}
 	if (close(fd) != 0) {
 		maildir_error(err, errsize, "close", tmp);
@@ -116,9 +133,34 @@ maildir_write_tmp(const char *tmp, const char *msg, size_t len, char *err,
 	return TRANSPORT_DELIVERED;
 }
 
-enum transport_result
-transport_maildir_put(const char *dir, const char *name, const char *msg,
-    size_t len, char *err, size_t errsize)
+/* DIR, DIR/tmp, DIR/new and DIR/cur, when a delivery found one missing. */
+static enum transport_result
+maildir_make(const char *dir, char *err, size_t errsize)
+{
+	static const char *const subs[] = { "/tmp", "/new", "/cur" };
+	char path[PATH_MAX];
+	size_t i;
+
+	if (maildir_mkdir(dir) != 0)
+		return maildir_error(err, errsize, "mkdir", dir);
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (maildir_path(path, sizeof(path), dir, subs[i], "", "") != 0)
+			return maildir_error(err, errsize, "mkdir", dir);
+		if (maildir_mkdir(path) != 0)
+			return maildir_error(err, errsize, "mkdir", path);
+	}
+	return TRANSPORT_DELIVERED;
+}
+
+/*
+ * Steps 1 to 5; sync_dir 0 leaves step 4 to the caller
+ * (transport_maildir_sync), which must run it before recording the
+ * delivery anywhere.
+ */
+static enum transport_result
+maildir_put(const char *dir, const char *name, const char *msg, size_t len,
+    int sync_dir, char *err, size_t errsize, int *keep_fd, char *tmp_out,
+    char *dst_out)
 {
 	char tmp[PATH_MAX], dst[PATH_MAX], newdir[PATH_MAX], suffix[320];
 	char host[256];
@@ -139,23 +181,37 @@ transport_maildir_put(const char *dir, const char *name, const char *msg,
 		util_strlcpy(err, "maildir: path too long", errsize);
 		return TRANSPORT_PERMANENT;
 	}
-	if (maildir_mkdir(dir) != 0)
-		return maildir_error(err, errsize, "mkdir", dir);
-	snprintf(suffix, sizeof(suffix), "%s/tmp", dir);
-	if (maildir_mkdir(suffix) != 0 || maildir_mkdir(newdir) != 0)
-		return maildir_error(err, errsize, "mkdir", suffix);
-	snprintf(suffix, sizeof(suffix), "%s/cur", dir);
-	(void)maildir_mkdir(suffix);
-	if ((r = maildir_write_tmp(tmp, msg, len, err, errsize)) !=
-	    TRANSPORT_DELIVERED)
+	/* the directories exist after the first delivery: create them only
+	 * when the tmp file cannot be made (saves 4 mkdir calls a message) */
+	r = maildir_write_tmp(tmp, msg, len, err, errsize, keep_fd);
+	if (r != TRANSPORT_DELIVERED &&
+	    (errno == ENOENT || errno == ENOTDIR)) {
+		if ((r = maildir_make(dir, err, errsize)) != TRANSPORT_DELIVERED)
+			return r;
+		r = maildir_write_tmp(tmp, msg, len, err, errsize, keep_fd);
+	}
+	if (r != TRANSPORT_DELIVERED)
 		return r;
+	if (keep_fd != NULL) {
+		/* batch mode: fsync, link, unlink in maildir_batch_run() */
+		if (util_strlcpy(tmp_out, tmp, PATH_MAX) >= PATH_MAX ||
+		    util_strlcpy(dst_out, dst, PATH_MAX) >= PATH_MAX) {
+			close(*keep_fd);
+			(void)unlink(tmp);
+			util_strlcpy(err, "maildir: path too long", errsize);
+			return TRANSPORT_PERMANENT;
+		}
+		return TRANSPORT_DELIVERED;
+	}
 	linked = link(tmp, dst);
+	if (linked != 0 && errno == ENOENT && maildir_mkdir(newdir) == 0)
+		linked = link(tmp, dst);
 	if (linked != 0 && errno != EEXIST) {
 		maildir_error(err, errsize, "link", dst);
 		(void)unlink(tmp);
 		return TRANSPORT_TRANSIENT;
 	}
-	if (maildir_fsync_dir(newdir) != 0) {
+	if (sync_dir && maildir_fsync_dir(newdir) != 0) {
 		/* the message may not survive a crash: deliver again later;
 		 * the retry finds the name and succeeds */
 		maildir_error(err, errsize, "fsync", newdir);
@@ -167,8 +223,204 @@ transport_maildir_put(const char *dir, const char *name, const char *msg,
 }
 
 enum transport_result
+transport_maildir_put(const char *dir, const char *name, const char *msg,
+    size_t len, char *err, size_t errsize)
+{
+	return maildir_put(dir, name, msg, len, 1, err, errsize, NULL, NULL,
+	    NULL);
+}
+
+/*
+ * Batch mode (transport_batch(), the claim loop with an idempotent
+ * transport): deliver() does step 1 and keeps the file open; the batch's
+ * files are fsynced by a few threads at once (concurrent fsyncs share the
+ * disk's cache flushes; one after the other each waits for its own), then
+ * linked (step 3) one by one, then DIR/new is fsynced once (step 4), then
+ * the tmp names go (step 5).  Every file is still synced before its link,
+ * and every link is synced before transport_sync() returns, which is
+ * before the transaction that records the deliveries.  Any failure on the
+ * way fails the whole batch (transient): the deliveries that did reach
+ * new/ are found there by the retries.
+ */
+#define MAILDIR_BATCH_FDS	128	/* open tmp files before a flush */
+#define MAILDIR_SYNC_THREADS	4
+
+struct maildir_pending {
+	int	 fd;
+	int	 rc;		/* fsync: 0 or errno */
+	char	*tmp;
+	char	*dst;
+};
+
+struct maildir_batch {
+	struct maildir_pending	 p[MAILDIR_BATCH_FDS];
+	size_t			 n;
+	size_t			 next;		/* fsync work queue */
+	pthread_mutex_t		 lock;
+	int			 linked;	/* names not yet dir-synced */
+	int			 failed;	/* sticky until sync */
+	char			 err[256];
+	char			 newdir[PATH_MAX];
+};
+
+static void *
+maildir_fsync_worker(void *arg)
+{
+	struct maildir_batch *b = arg;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		i = b->next++;
+		pthread_mutex_unlock(&b->lock);
+		if (i >= b->n)
+			return NULL;
+		b->p[i].rc = fsync(b->p[i].fd) == 0 ? 0 : errno;
+	}
+}
+
+/* Steps 2, 3 and 5 for the open files; remembers a failure. */
+static void
+maildir_batch_run(struct maildir_batch *b)
+{
+	pthread_t th[MAILDIR_SYNC_THREADS];
+	size_t i, nth = 0, want;
+
+	b->next = 0;
+	want = b->n / 2 < MAILDIR_SYNC_THREADS ? b->n / 2 :
+	    MAILDIR_SYNC_THREADS;
+	for (i = 0; i < want; i++)
+		if (pthread_create(&th[nth], NULL, maildir_fsync_worker, b) == 0)
+			nth++;
+	maildir_fsync_worker(b);	/* this thread works too */
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < b->n; i++) {
+		struct maildir_pending *q = &b->p[i];
+
+		if (close(q->fd) != 0 && q->rc == 0)
+			q->rc = errno;
+		if (q->rc != 0 && !b->failed) {
+			errno = q->rc;
+			maildir_error(b->err, sizeof(b->err), "fsync", q->tmp);
+			b->failed = 1;
+		}
+		if (q->rc == 0 && !b->failed) {
+			int rc = link(q->tmp, q->dst);
+
+			if (rc != 0 && errno == ENOENT &&
+			    maildir_mkdir(b->newdir) == 0)
+				rc = link(q->tmp, q->dst);
+			if (rc == 0 || errno == EEXIST)
+				b->linked = 1;
+			else {
+				maildir_error(b->err, sizeof(b->err), "link",
+				    q->dst);
+				b->failed = 1;
+			}
+		}
+		(void)unlink(q->tmp);
+		free(q->tmp);
+		free(q->dst);
+	}
+	b->n = 0;
+}
+
+int
+transport_maildir_batch(struct transport *t, int on)
+{
+	struct maildir_batch *b = t->batch;
+
+	if (!on) {
+		if (b != NULL) {
+			/* never synced (the run failed before recording
+			 * them): dropped, their jobs deliver them again */
+			for (size_t i = 0; i < b->n; i++) {
+				close(b->p[i].fd);
+				(void)unlink(b->p[i].tmp);
+				free(b->p[i].tmp);
+				free(b->p[i].dst);
+			}
+			pthread_mutex_destroy(&b->lock);
+			free(b);
+		}
+		t->batch = NULL;
+		t->defer_sync = 0;
+		return 0;
+	}
+	if (b == NULL) {
+		if ((b = calloc(1, sizeof(*b))) == NULL)
+			return -1;
+		pthread_mutex_init(&b->lock, NULL);
+		if (maildir_path(b->newdir, sizeof(b->newdir), t->arg, "/new",
+		    "", "") != 0)
+			b->newdir[0] = '\0';	/* deliveries fail anyway */
+		t->batch = b;
+	}
+	t->defer_sync = 1;
+	return 0;
+}
+
+enum transport_result
 transport_maildir_deliver(const struct transport *t, const char *name,
     const char *msg, size_t len, char *err, size_t errsize)
 {
-	return transport_maildir_put(t->arg, name, msg, len, err, errsize);
+	struct maildir_batch *b = t->batch;
+	struct maildir_pending *q;
+	char tmp[PATH_MAX], dst[PATH_MAX];
+	enum transport_result r;
+	int fd = -1;
+
+	if (b == NULL || !t->defer_sync)
+		return maildir_put(t->arg, name, msg, len, !t->defer_sync, err,
+		    errsize, NULL, NULL, NULL);
+	if (b->n == MAILDIR_BATCH_FDS)
+		maildir_batch_run(b);	/* bounded open files */
+	r = maildir_put(t->arg, name, msg, len, 0, err, errsize, &fd, tmp,
+	    dst);
+	if (r != TRANSPORT_DELIVERED)
+		return r;
+	q = &b->p[b->n];
+	q->fd = fd;
+	q->rc = 0;
+	q->tmp = strdup(tmp);
+	q->dst = strdup(dst);
+	if (q->tmp == NULL || q->dst == NULL) {
+		close(fd);
+		(void)unlink(tmp);
+		free(q->tmp);
+		free(q->dst);
+		util_strlcpy(err, "maildir: out of memory", errsize);
+		return TRANSPORT_TRANSIENT;
+	}
+	b->n++;
+	return TRANSPORT_DELIVERED;
+}
+
+/* Steps 2 to 5 for every message delivered since the last call: their
+ * fsyncs at once, their links, one fsync of DIR/new. */
+enum transport_result
+transport_maildir_sync(const struct transport *t, char *err, size_t errsize)
+{
+	struct maildir_batch *b = t->batch;
+	char newdir[PATH_MAX];
+	int failed = 0;
+
+	if (b != NULL) {
+		maildir_batch_run(b);
+		failed = b->failed;
+		if (failed)
+			util_strlcpy(err, b->err, errsize);
+		b->failed = 0;
+		if (!b->linked && !failed)
+			return TRANSPORT_DELIVERED;	/* nothing new */
+		b->linked = 0;
+	}
+	if (maildir_path(newdir, sizeof(newdir), t->arg, "/new", "", "") != 0) {
+		util_strlcpy(err, "maildir: path too long", errsize);
+		return TRANSPORT_PERMANENT;
+	}
+	if (maildir_fsync_dir(newdir) != 0)
+		return maildir_error(err, errsize, "fsync", newdir);
+	return failed ? TRANSPORT_TRANSIENT : TRANSPORT_DELIVERED;
 }
