@@ -265,8 +265,18 @@ cache_ping(struct cache *c)
 		size_t len;
 		char *v = NULL;
 
-		if (one != NULL)
+		if (one != NULL) {
 			v = memcached_get(one, "probe", 5, &len, &flags, &rc);
+			free(v);
+			v = NULL;
+			if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
+				/* this idle handle's socket may predate a
+				 * memcached restart: one fresh connection */
+				memcached_quit(one);
+				v = memcached_get(one, "probe", 5, &len,
+				    &flags, &rc);
+			}
+		}
 		free(v);
 		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
 			cache_fail(c, i, rc, "ping");

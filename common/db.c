@@ -235,11 +235,22 @@ db_ensure(struct db *db)
 int
 db_ping(struct db *db)
 {
-	if (db_ensure(db) != DB_OK)
-		return DB_ERR;
-	if (mysql_ping(db->mysql) != 0)
-		return db_failed(db, NULL, "ping");
-	return DB_OK;
+	int tries;
+
+	/* a link that died while idle (server restarted) is replaced once,
+	 * as db_run() does: health checks must not report a stale socket */
+	for (tries = 0; tries < 2; tries++) {
+		int was_connected = db->connected;
+
+		if (db_ensure(db) != DB_OK)
+			return DB_ERR;
+		if (mysql_ping(db->mysql) == 0)
+			return DB_OK;
+		db_failed(db, NULL, "ping");
+		if (!was_connected || db->in_tx)
+			break;
+	}
+	return DB_ERR;
 }
 
 /* Returns the cached prepared statement for sql, preparing it once. */
