@@ -100,40 +100,21 @@ static const struct body_field patch_fields[PP__MAX] = {
 	[PP_PRICE] = FIELD_PRICE(0), [PP_STOCK] = FIELD_STOCK(0),
 };
 
-/* The product as GET /api/products/{id} shows it. */
-struct admin_product {
-	char		sku[ADMIN_SKU_MAX + 1];
-	char		name[ADMIN_NAME_MAX * 4 + 1];
-	char		slug[PARAMS_SLUG_MAX + 1];
-	struct db_val	cols[6];
-};
-
+/* The product as GET /api/products/{id} shows it (catalog.h). */
 static void
-admin_product_json(struct buf *b, const struct admin_product *p)
+admin_product_json(struct buf *b, const struct catalog_product *p)
 {
 	buf_reset(b);
-	buf_printf(b, "{\"id\":%" PRId64 ",\"sku\":", p->cols[0].i);
-	buf_json_string(b, p->sku, p->cols[1].len);
-	buf_puts(b, ",\"name\":");
-	buf_json_string(b, p->name, p->cols[2].len);
-	buf_puts(b, ",\"category\":");
-	buf_json_string(b, p->slug, p->cols[3].len);
-	buf_printf(b, ",\"price_cents\":%" PRId64 ",\"stock\":%" PRId64 "}",
-	    p->cols[4].i, p->cols[5].i);
+	catalog_product_json(b, p);
 }
 
 /* 1 found, 0 none, DB_ERR. */
 static int
-admin_product_load(struct app *app, uint64_t id, struct admin_product *p)
+admin_product_load(struct app *app, uint64_t id, struct catalog_product *p)
 {
 	struct db_val arg = db_i64((int64_t)id);
 
-	p->cols[0] = db_out_i64();
-	p->cols[1] = db_out_str(p->sku, sizeof(p->sku));
-	p->cols[2] = db_out_str(p->name, sizeof(p->name));
-	p->cols[3] = db_out_str(p->slug, sizeof(p->slug));
-	p->cols[4] = db_out_i64();
-	p->cols[5] = db_out_i64();
+	catalog_product_bind(p);
 	return db_query_row(&app->db, sql_product, &arg, 1, p->cols, 6);
 }
 
@@ -245,7 +226,7 @@ admin_opt_str(const struct body_value *v)
 /* The category check, insert and read-back: 201 (p, id), 409, 422, 503. */
 static int
 admin_create_tx(struct app *app, const struct body_value *v,
-    struct admin_product *p, uint64_t *id)
+    struct catalog_product *p, uint64_t *id)
 {
 	struct db_val a[5];
 	int64_t category;
@@ -284,7 +265,7 @@ admin_product_create(struct app *app, struct request *req,
     struct response *res, uint64_t unused)
 {
 	struct body_value v[PF__MAX];
-	struct admin_product p;
+	struct catalog_product p;
 	json_object *obj = NULL;
 	char location[64];
 	uint64_t id = 0;
@@ -320,7 +301,7 @@ done:
 /* The locked part of a PATCH: 200 (p filled), 404, 422 or 503. */
 static int
 admin_patch_tx(struct app *app, uint64_t id, const struct body_value *v,
-    char *old_slug, size_t size, struct admin_product *p)
+    char *old_slug, size_t size, struct catalog_product *p)
 {
 	struct db_val a[5];
 	int64_t category = 0;
@@ -358,7 +339,7 @@ admin_product_update(struct app *app, struct request *req,
     struct response *res, uint64_t id)
 {
 	struct body_value v[PP__MAX];
-	struct admin_product p;
+	struct catalog_product p;
 	char old_slug[PARAMS_SLUG_MAX + 1] = "";
 	json_object *obj = NULL;
 	size_t i;

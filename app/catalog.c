@@ -68,14 +68,8 @@ static const char *const sql_list_category[SORT__MAX] = {
 	    " ORDER BY p.name, p.id LIMIT ? OFFSET ?",
 };
 
-/* A product row's columns, bound once per query. */
-struct product_row {
-	char		sku[65], name[CATALOG_ITEM_MAX * 4], slug[65];
-	struct db_val	cols[6];
-};
-
-static void
-product_row_bind(struct product_row *r)
+void
+catalog_product_bind(struct catalog_product *r)
 {
 	r->cols[0] = db_out_i64();
 	r->cols[1] = db_out_str(r->sku, sizeof(r->sku));
@@ -85,8 +79,8 @@ product_row_bind(struct product_row *r)
 	r->cols[5] = db_out_i64();
 }
 
-static void
-catalog_product_json(struct buf *b, const struct product_row *r)
+void
+catalog_product_json(struct buf *b, const struct catalog_product *r)
 {
 	buf_printf(b, "{\"id\":%" PRId64 ",\"sku\":", r->cols[0].i);
 	buf_json_string(b, r->sku, r->cols[1].len);
@@ -227,7 +221,7 @@ load_products(struct app *app, const void *ctx, struct buf *b,
     const char **detail)
 {
 	const struct product_query *q = ctx;
-	struct product_row row;
+	struct catalog_product row;
 	struct db_val total = db_out_i64(), cat = db_out_i64();
 	struct db_val args[3];
 	MYSQL_STMT *cur;
@@ -251,7 +245,7 @@ load_products(struct app *app, const void *ctx, struct buf *b,
 		return 503;
 	args[nargs++] = db_i64((int64_t)q->per_page);
 	args[nargs++] = db_i64((int64_t)((q->page - 1) * q->per_page));
-	product_row_bind(&row);
+	catalog_product_bind(&row);
 	if (db_query(&app->db, q->category[0] != '\0' ?
 	    sql_list_category[q->sort] : sql_list_all[q->sort], args, nargs,
 	    row.cols, 6, &cur) != DB_OK)
@@ -297,11 +291,11 @@ static int
 load_product(struct app *app, const void *ctx, struct buf *b,
     const char **detail)
 {
-	struct product_row row;
+	struct catalog_product row;
 	struct db_val arg = db_i64((int64_t)*(const uint64_t *)ctx);
 	int rc;
 
-	product_row_bind(&row);
+	catalog_product_bind(&row);
 	rc = db_query_row(&app->db, sql_product, &arg, 1, row.cols, 6);
 	if (rc == 0) {
 		*detail = "no such product";

@@ -19,8 +19,23 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "db.h"
 
 #define CATALOG_NS_ALL "g:all"
+
+/* One product as every route shows it: id, sku, name, category slug,
+ * price_cents, stock, in that column order (callers' SELECTs follow it). */
+struct catalog_product {
+	char		sku[65];
+	char		name[200 * 4 + 1];	/* 200 characters of utf8mb4 */
+	char		slug[65];
+	struct db_val	cols[6];
+};
+
+/* Binds the six result columns to r's buffers. */
+void catalog_product_bind(struct catalog_product *r);
+/* Appends r as the product JSON object. */
+void catalog_product_json(struct buf *b, const struct catalog_product *r);
 
 /* "" (all) -> g:all; slug -> g:c:<slug>. */
 int catalog_ns_category(const char *slug, char *out, size_t size);
