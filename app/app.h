@@ -32,7 +32,6 @@ typedef void (*app_handler)(struct app *, struct request *,
 /* router.c */
 void router_dispatch(struct app *app, struct request *req,
     struct response *res);
-enum metrics_route router_metric(const char *name);
 
 /* health.c */
 void health_get(struct app *, struct request *, struct response *, uint64_t);

@@ -156,15 +156,10 @@ http_status_text(int status)
 void
 http_problem(struct response *res, int status, const char *detail)
 {
-	char type[64];
-
 	res->status = status;
 	res->content_type = "application/problem+json";
 	buf_reset(&res->body);
-	snprintf(type, sizeof(type), "about:blank");
-	buf_puts(&res->body, "{\"type\":");
-	buf_json_string(&res->body, type, strlen(type));
-	buf_puts(&res->body, ",\"title\":");
+	buf_puts(&res->body, "{\"type\":\"about:blank\",\"title\":");
 	buf_json_string(&res->body, http_status_text(status),
 	    strlen(http_status_text(status)));
 	buf_printf(&res->body, ",\"status\":%d,\"detail\":", status);

@@ -21,6 +21,7 @@
 #include <fcgiapp.h>
 
 #include "buf.h"
+#include "metrics.h"
 
 #define HTTP_MAX_BODY		(64 * 1024)
 #define HTTP_MAX_RESPONSE	(4 * 1024 * 1024)
@@ -53,6 +54,7 @@ struct request {
 	uint64_t		 started_us;
 	/* filled by the router and handlers for the access log and metrics */
 	const char		*route;
+	enum metrics_route	 metric;
 	const char		*cache_result;	/* HIT, MISS, BYPASS or NULL */
 };
 

@@ -117,6 +117,7 @@ router_dispatch(struct app *app, struct request *req, struct response *res)
 	size_t i;
 
 	req->route = "unknown";
+	req->metric = METRICS_ROUTE_OTHER;
 	for (i = 0; i < ARRAY_SIZE(routes); i++) {
 		const struct route *r = &routes[i];
 
@@ -124,6 +125,7 @@ router_dispatch(struct app *app, struct request *req, struct response *res)
 			continue;
 		path_known = 1;
 		req->route = r->name;
+		req->metric = r->metric;
 		if (r->method != method)
 			continue;
 		if ((r->flags & ROUTE_ADMIN) && !router_authorized(app, req)) {
@@ -142,15 +144,4 @@ router_dispatch(struct app *app, struct request *req, struct response *res)
 		return;
 	}
 	http_problem(res, 404, "no such resource");
-}
-
-enum metrics_route
-router_metric(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(routes); i++)
-		if (strcmp(routes[i].name, name) == 0)
-			return routes[i].metric;
-	return METRICS_ROUTE_OTHER;
 }

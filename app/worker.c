@@ -76,7 +76,7 @@ worker_handle(struct app *app, FCGX_Request *fcgi, struct response *res)
 	us = util_monotonic_us() - req.started_us;
 	if (app->db.errors != db_errors)
 		metrics_add(&app->metrics->db_errors, app->db.errors - db_errors);
-	metrics_observe_request(app->metrics, router_metric(req.route),
+	metrics_observe_request(app->metrics, req.metric,
 	    res->status, us);
 	worker_log(&req, res, us);
 	http_request_free(&req);

@@ -166,6 +166,7 @@ db_failed(struct db *db, MYSQL_STMT *stmt, const char *what)
 
 static MYSQL_STMT *db_run_once(struct db *, const char *, struct db_val *,
     size_t);
+static int db_stale_link(const struct db *, int, int);
 
 /* innodb_lock_wait_timeout = read timeout - 2 s, between 1 and 5 s. */
 static int
@@ -237,8 +238,8 @@ db_ping(struct db *db)
 {
 	int tries;
 
-	/* a link that died while idle (server restarted) is replaced once,
-	 * as db_run() does: health checks must not report a stale socket */
+	/* a link that died while idle is replaced once, by the same rule as
+	 * db_run(): health checks must not report a stale socket */
 	for (tries = 0; tries < 2; tries++) {
 		int was_connected = db->connected;
 
@@ -247,7 +248,7 @@ db_ping(struct db *db)
 		if (mysql_ping(db->mysql) == 0)
 			return DB_OK;
 		db_failed(db, NULL, "ping");
-		if (!was_connected || db->in_tx)
+		if (!db_stale_link(db, was_connected, 1))
 			break;
 	}
 	return DB_ERR;
@@ -363,12 +364,25 @@ db_run_once(struct db *db, const char *sql, struct db_val *args, size_t nargs)
 }
 
 /*
+ * 1 when the last failure found an idle link dead (the server restarted,
+ * or killed idle connections), outside a transaction, and the request may
+ * be sent once more on a new link: a read always, a write only when the
+ * server never received it.
+ *
  * Runs a statement; outside a transaction, a link found dead (the server
  * restarted, or killed idle connections) is replaced and the statement
  * sent once more.  A read is always safe to resend; a write only when the
  * server never received it (2006, gone away before sending), since "lost
  * during query" (2013) may follow a commit.
  */
+static int
+db_stale_link(const struct db *db, int was_connected, int is_read)
+{
+	return !db->in_tx && was_connected && !db->connected &&
+	    db_conn_error(db->last_errno) &&
+	    (is_read || db->last_errno == CR_SERVER_GONE_ERROR);
+}
+
 static MYSQL_STMT *
 db_run(struct db *db, const char *sql, struct db_val *args, size_t nargs,
     int is_read)
@@ -378,9 +392,7 @@ db_run(struct db *db, const char *sql, struct db_val *args, size_t nargs,
 
 	if ((stmt = db_run_once(db, sql, args, nargs)) != NULL)
 		return stmt;
-	if (db->in_tx || !was_connected || db->connected ||
-	    !db_conn_error(db->last_errno) ||
-	    (!is_read && db->last_errno != CR_SERVER_GONE_ERROR))
+	if (!db_stale_link(db, was_connected, is_read))
 		return NULL;
 	log_msg(LOG_INFO, "event=db_reconnect reason=stale_link errno=%u",
 	    db->last_errno);
