@@ -4,10 +4,12 @@
  *
  * Each handler: body (body.c; members declared once in the tables below,
  * unknown members refused so a typo is a 400 rather than a silent no-op)
- * -> one transaction -> commit -> cache_bump of every namespace the write
- * touched -> answer.  The bump comes after the commit and before the answer
- * (cache.h's invalidation rule), which is what makes a GET sent after this
- * answer see the write even while other requests refill the cache.
+ * -> one transaction (db_tx: the one retry rule) -> cache_bump of every
+ * namespace the write touched -> answer.  The bump comes after the commit
+ * and before the answer (cache.h's invalidation rule), which is what makes
+ * a GET sent after this answer see the write even while other requests
+ * refill the cache.  A COMMIT whose answer was lost may have happened: it
+ * is bumped too, then answered 503.
  *
  * Namespaces (catalog.h): g:p:<id>, g:c:<slug> of the product's category
  * before and after the write (a move touches both lists and both counts),
@@ -24,9 +26,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <errmsg.h>
+#include <mysqld_error.h>
 
 #include "app.h"
+#include "app_sql.h"
 #include "body.h"
 #include "catalog.h"
 #include "params.h"
@@ -36,28 +39,13 @@
 #define ADMIN_NAME_MAX		200
 #define ADMIN_PRICE_MAX		100000000
 #define ADMIN_STOCK_MAX		1000000
-#define ER_DUP_ENTRY_		1062
-#define ER_NO_REFERENCED_ROW_	1452
 
-static const char sql_category_id[] =
-    "SELECT id FROM categories WHERE slug = ?";
-static const char sql_category_slug[] =
-    "SELECT slug FROM categories WHERE id = ?";
-static const char sql_insert[] =
-    "INSERT INTO products (sku, name, category_id, price_cents, stock)"
-    " VALUES (?, ?, ?, ?, ?)";
-static const char sql_lock[] =
-    "SELECT category_id FROM products WHERE id = ? FOR UPDATE";
-static const char sql_update[] =
-    "UPDATE products SET name = COALESCE(?, name),"
-    " category_id = COALESCE(?, category_id),"
-    " price_cents = COALESCE(?, price_cents), stock = COALESCE(?, stock)"
-    " WHERE id = ?";
-static const char sql_delete[] = "DELETE FROM products WHERE id = ?";
-static const char sql_product[] =
-    "SELECT p.id, p.sku, p.name, c.slug, p.price_cents, p.stock"
-    " FROM products p JOIN categories c ON c.id = p.category_id"
-    " WHERE p.id = ?";
+/* What a write transaction can refuse (db.h: positive outcomes). */
+enum admin_outcome {
+	ADMIN_NO_PRODUCT = 1,		/* 404 */
+	ADMIN_NO_CATEGORY,		/* 422 */
+	ADMIN_SKU_TAKEN			/* 409 */
+};
 
 /* sku: [A-Za-z0-9_-] */
 static int
@@ -110,12 +98,12 @@ admin_product_json(struct buf *b, const struct catalog_product *p)
 
 /* 1 found, 0 none, DB_ERR. */
 static int
-admin_product_load(struct app *app, uint64_t id, struct catalog_product *p)
+admin_product_load(struct db *db, uint64_t id, struct catalog_product *p)
 {
 	struct db_val arg = db_i64((int64_t)id);
 
 	catalog_product_bind(p);
-	return db_query_row(&app->db, sql_product, &arg, 1, p->cols, 6);
+	return db_query_row(db, STMT_PRODUCT_BY_ID, &arg, 1, p->cols, 6);
 }
 
 /* Bumps g:p:<id>, g:c:<old>, g:c:<new> (when given and different), g:all. */
@@ -166,46 +154,31 @@ admin_body(struct request *req, struct response *res,
 
 /* The category's id by slug: 1, 0 unknown, DB_ERR. */
 static int
-admin_category_id(struct app *app, const struct body_value *slug,
+admin_category_id(struct db *db, const struct body_value *slug,
     int64_t *id)
 {
 	struct db_val arg = db_str(slug->s, slug->len), col = db_out_i64();
 	int rc;
 
-	rc = db_query_row(&app->db, sql_category_id, &arg, 1, &col, 1);
+	rc = db_query_row(db, STMT_CATEGORY_ID_BY_SLUG, &arg, 1, &col, 1);
 	*id = col.i;
 	return rc == 1 || rc == 0 ? rc : DB_ERR;
 }
 
 /* Locks the product and reads its category slug: 1, 0 missing, DB_ERR. */
 static int
-admin_lock(struct app *app, uint64_t id, char *slug, size_t size)
+admin_lock(struct db *db, uint64_t id, char *slug, size_t size)
 {
 	struct db_val arg = db_i64((int64_t)id), col = db_out_i64();
 	struct db_val out = db_out_str(slug, size);
 	int rc;
 
-	if ((rc = db_query_row(&app->db, sql_lock, &arg, 1, &col, 1)) != 1)
-		return rc == 0 ? 0 : DB_ERR;
+	if ((rc = db_query_row(db, STMT_ADMIN_LOCK, &arg, 1, &col, 1)) != 1)
+		return rc;
 	arg = db_i64(col.i);
-	return db_query_row(&app->db, sql_category_slug, &arg, 1, &out, 1) == 1 ?
-	    1 : DB_ERR;
-}
-
-/*
- * START TRANSACTION, once more on a new link when the worker's old one was
- * found gone (CR_SERVER_GONE_ERROR: the statement never reached the server,
- * as for the first write after a database restart).  Nothing ran, so trying
- * again is safe: db.c has dropped the dead link and reconnects.
- */
-static int
-admin_begin(struct db *db)
-{
-	if (db_begin(db) == DB_OK)
-		return DB_OK;
-	if (db_errno(db) != CR_SERVER_GONE_ERROR)
-		return DB_ERR;
-	return db_begin(db);
+	rc = db_query_row(db, STMT_CATEGORY_SLUG_BY_ID, &arg, 1, &out, 1);
+	/* the foreign key guarantees one row */
+	return rc == 0 ? DB_ERR : rc;
 }
 
 /* Bound as NULL when absent: COALESCE keeps the column. */
@@ -221,43 +194,60 @@ admin_opt_str(const struct body_value *v)
 	return v->present ? db_str(v->s, v->len) : db_cstr(NULL);
 }
 
+/* The problem for a failed write: a refusal or the database. */
+static void
+admin_refuse(struct response *res, int rc)
+{
+	switch (rc) {
+	case ADMIN_NO_PRODUCT:
+		http_problem(res, 404, "no such product");
+		break;
+	case ADMIN_NO_CATEGORY:
+		http_problem(res, 422, "no such category");
+		break;
+	case ADMIN_SKU_TAKEN:
+		http_problem(res, 409, "a product with this sku exists");
+		break;
+	default:
+		http_problem(res, 503, "database unavailable, try again");
+		break;
+	}
+}
+
 /* --- POST /api/products ------------------------------------------------- */
 
-/* The category check, insert and read-back: 201 (p, id), 409, 422, 503. */
+struct admin_create {
+	const struct body_value	*v;
+	struct catalog_product	 p;
+	uint64_t		 id;
+};
+
+/* The category check, insert and read-back. */
 static int
-admin_create_tx(struct app *app, const struct body_value *v,
-    struct catalog_product *p, uint64_t *id)
+admin_create_tx(struct db *db, void *arg)
 {
+	struct admin_create *c = arg;
+	const struct body_value *v = c->v;
 	struct db_val a[5];
 	int64_t category;
-	int rc, status = 503;
+	int rc;
 
-	if (admin_begin(&app->db) != DB_OK)
-		return 503;
-	if ((rc = admin_category_id(app, &v[PF_CATEGORY], &category)) != 1) {
-		status = rc == 0 ? 422 : 503;
-		goto rollback;
-	}
+	if ((rc = admin_category_id(db, &v[PF_CATEGORY], &category)) != 1)
+		return rc == 0 ? ADMIN_NO_CATEGORY : rc;
 	a[0] = db_str(v[PF_SKU].s, v[PF_SKU].len);
 	a[1] = db_str(v[PF_NAME].s, v[PF_NAME].len);
 	a[2] = db_i64(category);
 	a[3] = db_i64(v[PF_PRICE].i);
 	a[4] = db_i64(v[PF_STOCK].i);
-	if (db_exec(&app->db, sql_insert, a, 5, NULL, id) != DB_OK) {
-		if (db_errno(&app->db) == ER_DUP_ENTRY_)
-			status = 409;
-		else if (db_errno(&app->db) == ER_NO_REFERENCED_ROW_)
-			status = 422;
-		goto rollback;
+	if ((rc = db_exec(db, STMT_ADMIN_INSERT, a, 5, NULL,
+	    &c->id)) != DB_OK) {
+		if (db_errno(db) == ER_DUP_ENTRY)
+			return ADMIN_SKU_TAKEN;
+		if (db_errno(db) == ER_NO_REFERENCED_ROW_2)
+			return ADMIN_NO_CATEGORY;
+		return rc;
 	}
-	if (admin_product_load(app, *id, p) != 1)
-		goto rollback;
-	if (db_commit(&app->db) != DB_OK)
-		return 503;
-	return 201;
-rollback:
-	db_rollback(&app->db);
-	return status;
+	return admin_product_load(db, c->id, &c->p) == 1 ? DB_OK : DB_ERR;
 }
 
 void
@@ -265,73 +255,63 @@ admin_product_create(struct app *app, struct request *req,
     struct response *res, uint64_t unused)
 {
 	struct body_value v[PF__MAX];
-	struct catalog_product p;
+	struct admin_create c;
 	json_object *obj = NULL;
 	char location[64];
-	uint64_t id = 0;
+	int rc;
 
 	if (admin_body(req, res, create_fields, PF__MAX, &obj, v) != 0)
 		goto done;
-	switch (admin_create_tx(app, v, &p, &id)) {
-	case 201:
-		admin_invalidate(app, id, p.slug, NULL);
-		admin_product_json(&res->body, &p);
-		res->status = 201;
-		res->content_type = "application/json";
-		snprintf(location, sizeof(location), "/api/products/%" PRIu64,
-		    id);
-		http_header(res, "Location", location);
-		break;
-	case 409:
-		http_problem(res, 409, "a product with this sku exists");
-		break;
-	case 422:
-		http_problem(res, 422, "no such category");
-		break;
-	default:
-		http_problem(res, 503, "database unavailable, try again");
-		break;
+	memset(&c, 0, sizeof(c));
+	c.v = v;
+	rc = db_tx(&app->db, "product_create", admin_create_tx, &c);
+	if (rc == DB_OK || rc == DB_EUNKNOWN)
+		admin_invalidate(app, c.id, c.p.slug, NULL);
+	if (rc != DB_OK) {
+		admin_refuse(res, rc);
+		goto done;
 	}
+	admin_product_json(&res->body, &c.p);
+	res->status = 201;
+	res->content_type = "application/json";
+	snprintf(location, sizeof(location), "/api/products/%" PRIu64, c.id);
+	http_header(res, "Location", location);
 done:
 	json_object_put(obj);
 }
 
 /* --- PATCH /api/products/{id} ------------------------------------------- */
 
-/* The locked part of a PATCH: 200 (p filled), 404, 422 or 503. */
+struct admin_patch {
+	uint64_t		 id;
+	const struct body_value	*v;
+	char			 old_slug[PARAMS_SLUG_MAX + 1];
+	struct catalog_product	 p;
+};
+
+/* The locked part of a PATCH. */
 static int
-admin_patch_tx(struct app *app, uint64_t id, const struct body_value *v,
-    char *old_slug, size_t size, struct catalog_product *p)
+admin_patch_tx(struct db *db, void *arg)
 {
+	struct admin_patch *c = arg;
+	const struct body_value *v = c->v;
 	struct db_val a[5];
 	int64_t category = 0;
-	int rc, status = 503;
+	int rc;
 
-	if (admin_begin(&app->db) != DB_OK)
-		return 503;
-	if ((rc = admin_lock(app, id, old_slug, size)) != 1) {
-		status = rc == 0 ? 404 : 503;
-		goto rollback;
-	}
+	if ((rc = admin_lock(db, c->id, c->old_slug, sizeof(c->old_slug))) != 1)
+		return rc == 0 ? ADMIN_NO_PRODUCT : rc;
 	if (v[PP_CATEGORY].present &&
-	    (rc = admin_category_id(app, &v[PP_CATEGORY], &category)) != 1) {
-		status = rc == 0 ? 422 : 503;
-		goto rollback;
-	}
+	    (rc = admin_category_id(db, &v[PP_CATEGORY], &category)) != 1)
+		return rc == 0 ? ADMIN_NO_CATEGORY : rc;
 	a[0] = admin_opt_str(&v[PP_NAME]);
 	a[1] = v[PP_CATEGORY].present ? db_i64(category) : db_cstr(NULL);
 	a[2] = admin_opt_i64(&v[PP_PRICE]);
 	a[3] = admin_opt_i64(&v[PP_STOCK]);
-	a[4] = db_i64((int64_t)id);
-	if (db_exec(&app->db, sql_update, a, 5, NULL, NULL) != DB_OK ||
-	    admin_product_load(app, id, p) != 1)
-		goto rollback;
-	if (db_commit(&app->db) != DB_OK)
-		return 503;
-	return 200;
-rollback:
-	db_rollback(&app->db);
-	return status;
+	a[4] = db_i64((int64_t)c->id);
+	if ((rc = db_exec(db, STMT_ADMIN_UPDATE, a, 5, NULL, NULL)) != DB_OK)
+		return rc;
+	return admin_product_load(db, c->id, &c->p) == 1 ? DB_OK : DB_ERR;
 }
 
 void
@@ -339,10 +319,10 @@ admin_product_update(struct app *app, struct request *req,
     struct response *res, uint64_t id)
 {
 	struct body_value v[PP__MAX];
-	struct catalog_product p;
-	char old_slug[PARAMS_SLUG_MAX + 1] = "";
+	struct admin_patch c;
 	json_object *obj = NULL;
 	size_t i;
+	int rc;
 
 	if (admin_body(req, res, patch_fields, PP__MAX, &obj, v) != 0)
 		goto done;
@@ -353,56 +333,57 @@ admin_product_update(struct app *app, struct request *req,
 		    "price_cents, stock");
 		goto done;
 	}
-	switch (admin_patch_tx(app, id, v, old_slug, sizeof(old_slug), &p)) {
-	case 200:
-		admin_invalidate(app, id, old_slug, p.slug);
-		admin_product_json(&res->body, &p);
-		res->status = 200;
-		res->content_type = "application/json";
-		break;
-	case 404:
-		http_problem(res, 404, "no such product");
-		break;
-	case 422:
-		http_problem(res, 422, "no such category");
-		break;
-	default:
-		http_problem(res, 503, "database unavailable, try again");
-		break;
+	memset(&c, 0, sizeof(c));
+	c.id = id;
+	c.v = v;
+	rc = db_tx(&app->db, "product_update", admin_patch_tx, &c);
+	if (rc == DB_OK || rc == DB_EUNKNOWN)
+		admin_invalidate(app, id, c.old_slug, c.p.slug);
+	if (rc != DB_OK) {
+		admin_refuse(res, rc);
+		goto done;
 	}
+	admin_product_json(&res->body, &c.p);
+	res->status = 200;
+	res->content_type = "application/json";
 done:
 	json_object_put(obj);
 }
 
 /* --- DELETE /api/products/{id} ------------------------------------------ */
 
+struct admin_delete {
+	uint64_t	id;
+	char		slug[PARAMS_SLUG_MAX + 1];
+};
+
+static int
+admin_delete_tx(struct db *db, void *arg)
+{
+	struct admin_delete *c = arg;
+	struct db_val a = db_i64((int64_t)c->id);
+	int rc;
+
+	if ((rc = admin_lock(db, c->id, c->slug, sizeof(c->slug))) != 1)
+		return rc == 0 ? ADMIN_NO_PRODUCT : rc;
+	return db_exec(db, STMT_ADMIN_DELETE, &a, 1, NULL, NULL);
+}
+
 void
 admin_product_delete(struct app *app, struct request *req,
     struct response *res, uint64_t id)
 {
-	char slug[PARAMS_SLUG_MAX + 1] = "";
-	struct db_val arg = db_i64((int64_t)id);
+	struct admin_delete c;
 	int rc;
 
-	if (admin_begin(&app->db) != DB_OK)
-		goto unavailable;
-	if ((rc = admin_lock(app, id, slug, sizeof(slug))) != 1) {
-		db_rollback(&app->db);
-		if (rc == 0) {
-			http_problem(res, 404, "no such product");
-			return;
-		}
-		goto unavailable;
+	memset(&c, 0, sizeof(c));
+	c.id = id;
+	rc = db_tx(&app->db, "product_delete", admin_delete_tx, &c);
+	if (rc == DB_OK || rc == DB_EUNKNOWN)
+		admin_invalidate(app, id, c.slug, NULL);
+	if (rc != DB_OK) {
+		admin_refuse(res, rc);
+		return;
 	}
-	if (db_exec(&app->db, sql_delete, &arg, 1, NULL, NULL) != DB_OK) {
-		db_rollback(&app->db);
-		goto unavailable;
-	}
-	if (db_commit(&app->db) != DB_OK)
-		goto unavailable;
-	admin_invalidate(app, id, slug, NULL);
 	res->status = 204;
-	return;
-unavailable:
-	http_problem(res, 503, "database unavailable, try again");
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "app_sql.h"
 #include "catalog.h"
 #include "params.h"
 
@@ -27,45 +28,18 @@
 typedef int (*catalog_loader)(struct app *, const void *ctx, struct buf *body,
     const char **detail);
 
-static const char sql_categories[] =
-    "SELECT c.slug, c.name, COUNT(p.id) FROM categories c"
-    " LEFT JOIN products p ON p.category_id = c.id"
-    " GROUP BY c.id, c.slug, c.name ORDER BY c.name, c.id";
-
-static const char sql_category_id[] =
-    "SELECT id FROM categories WHERE slug = ?";
-
-static const char sql_product[] =
-    "SELECT p.id, p.sku, p.name, c.slug, p.price_cents, p.stock"
-    " FROM products p JOIN categories c ON c.id = p.category_id"
-    " WHERE p.id = ?";
-
-static const char sql_count_all[] = "SELECT COUNT(*) FROM products";
-static const char sql_count_category[] =
-    "SELECT COUNT(*) FROM products WHERE category_id = ?";
-
-#define LIST_SELECT \
-    "SELECT p.id, p.sku, p.name, c.slug, p.price_cents, p.stock" \
-    " FROM products p JOIN categories c ON c.id = p.category_id"
-
-/* One statement per sort and filter, so each uses its own index. */
-static const char *const sql_list_all[SORT__MAX] = {
-	[SORT_ID] = LIST_SELECT " ORDER BY p.id LIMIT ? OFFSET ?",
-	[SORT_PRICE] = LIST_SELECT
-	    " ORDER BY p.price_cents, p.id LIMIT ? OFFSET ?",
-	[SORT_PRICE_DESC] = LIST_SELECT
-	    " ORDER BY p.price_cents DESC, p.id DESC LIMIT ? OFFSET ?",
-	[SORT_NAME] = LIST_SELECT " ORDER BY p.name, p.id LIMIT ? OFFSET ?",
+/* The list statement of each sort (app_sql.h), unfiltered and by category. */
+static const unsigned list_all[SORT__MAX] = {
+	[SORT_ID] = STMT_CATALOG_LIST_ALL_ID,
+	[SORT_PRICE] = STMT_CATALOG_LIST_ALL_PRICE,
+	[SORT_PRICE_DESC] = STMT_CATALOG_LIST_ALL_PRICE_DESC,
+	[SORT_NAME] = STMT_CATALOG_LIST_ALL_NAME,
 };
-static const char *const sql_list_category[SORT__MAX] = {
-	[SORT_ID] = LIST_SELECT
-	    " WHERE p.category_id = ? ORDER BY p.id LIMIT ? OFFSET ?",
-	[SORT_PRICE] = LIST_SELECT " WHERE p.category_id = ?"
-	    " ORDER BY p.price_cents, p.id LIMIT ? OFFSET ?",
-	[SORT_PRICE_DESC] = LIST_SELECT " WHERE p.category_id = ?"
-	    " ORDER BY p.price_cents DESC, p.id DESC LIMIT ? OFFSET ?",
-	[SORT_NAME] = LIST_SELECT " WHERE p.category_id = ?"
-	    " ORDER BY p.name, p.id LIMIT ? OFFSET ?",
+static const unsigned list_category[SORT__MAX] = {
+	[SORT_ID] = STMT_CATALOG_LIST_CATEGORY_ID,
+	[SORT_PRICE] = STMT_CATALOG_LIST_CATEGORY_PRICE,
+	[SORT_PRICE_DESC] = STMT_CATALOG_LIST_CATEGORY_PRICE_DESC,
+	[SORT_NAME] = STMT_CATALOG_LIST_CATEGORY_NAME,
 };
 
 void
@@ -188,7 +162,8 @@ load_categories(struct app *app, const void *ctx, struct buf *b,
 	MYSQL_STMT *cur;
 	int rc, first = 1;
 
-	if (db_query(&app->db, sql_categories, NULL, 0, cols, 3, &cur) != DB_OK)
+	if (db_query(&app->db, STMT_CATALOG_CATEGORIES, NULL, 0, cols, 3,
+	    &cur) != DB_OK)
 		return 503;
 	buf_puts(b, "{\"items\":[");
 	while ((rc = db_fetch(&app->db, cur, cols, 3)) == 1) {
@@ -230,7 +205,8 @@ load_products(struct app *app, const void *ctx, struct buf *b,
 
 	if (q->category[0] != '\0') {
 		struct db_val slug = db_cstr(q->category);
-		rc = db_query_row(&app->db, sql_category_id, &slug, 1, &cat, 1);
+		rc = db_query_row(&app->db, STMT_CATEGORY_ID_BY_SLUG, &slug, 1,
+		    &cat, 1);
 		if (rc == 0) {
 			*detail = "no such category";
 			return 404;
@@ -239,7 +215,8 @@ load_products(struct app *app, const void *ctx, struct buf *b,
 			return 503;
 		args[nargs++] = db_i64(cat.i);
 	}
-	rc = db_query_row(&app->db, nargs ? sql_count_category : sql_count_all,
+	rc = db_query_row(&app->db,
+	    nargs ? STMT_CATALOG_COUNT_CATEGORY : STMT_CATALOG_COUNT_ALL,
 	    args, nargs, &total, 1);
 	if (rc != 1)
 		return 503;
@@ -247,7 +224,7 @@ load_products(struct app *app, const void *ctx, struct buf *b,
 	args[nargs++] = db_i64((int64_t)((q->page - 1) * q->per_page));
 	catalog_product_bind(&row);
 	if (db_query(&app->db, q->category[0] != '\0' ?
-	    sql_list_category[q->sort] : sql_list_all[q->sort], args, nargs,
+	    list_category[q->sort] : list_all[q->sort], args, nargs,
 	    row.cols, 6, &cur) != DB_OK)
 		return 503;
 	buf_puts(b, "{\"items\":[");
@@ -296,7 +273,7 @@ load_product(struct app *app, const void *ctx, struct buf *b,
 	int rc;
 
 	catalog_product_bind(&row);
-	rc = db_query_row(&app->db, sql_product, &arg, 1, row.cols, 6);
+	rc = db_query_row(&app->db, STMT_PRODUCT_BY_ID, &arg, 1, row.cols, 6);
 	if (rc == 0) {
 		*detail = "no such product";
 		return 404;

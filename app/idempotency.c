@@ -15,44 +15,17 @@
 #include <strings.h>
 
 #include <errmsg.h>
+#include <mysqld_error.h>
 #include <openssl/evp.h>
 
+#include "app_sql.h"
 #include "idempotency.h"
 #include "log.h"
 #include "util.h"
 
 #define IDEM_CLAIM_TRIES	3
 
-static const char sql_claim[] =
-    "INSERT INTO idempotency_keys (idem_key, request_hash, state, expires_at)"
-    " VALUES (?, UNHEX(?), 'in_progress', NOW(6) + INTERVAL 24 HOUR)";
-
-static const char sql_lookup[] =
-    "SELECT HEX(request_hash), state, COALESCE(response_status, 0),"
-    " COALESCE(response_body, ''), COALESCE(order_id, 0),"
-    " expires_at < NOW(6)"
-    " FROM idempotency_keys WHERE idem_key = ?";
-
-static const char sql_forget_dead[] =
-    "DELETE FROM idempotency_keys WHERE idem_key = ? AND expires_at < NOW(6)";
-
-/* session-level named locks: released by the server if the link dies */
-static const char sql_lock[] = "SELECT GET_LOCK(?, 0)";
-static const char sql_unlock[] = "SELECT RELEASE_LOCK(?)";
-
-static const char sql_record[] =
-    "UPDATE idempotency_keys SET state = 'done', response_status = ?,"
-    " response_body = ?, order_id = ? WHERE idem_key = ?"
-    " AND state = 'in_progress'";
-
-static const char sql_release[] =
-    "DELETE FROM idempotency_keys WHERE idem_key = ?"
-    " AND state = 'in_progress'";
-
-static const char sql_prune[] =
-    "DELETE FROM idempotency_keys WHERE expires_at < NOW(6) LIMIT 100";
-
-/* claims made by this worker, for the occasional prune */
+/* claims made by this worker's threads, for the occasional prune */
 static uint64_t idem_claims;
 
 /* A stored row as idem_lookup() reads it. */
@@ -64,6 +37,7 @@ struct idem_row {
 	size_t		 body_len;
 	int64_t		 order_id;
 	int		 dead;		/* expired */
+	int64_t		 token;		/* owner_token */
 };
 
 static int
@@ -120,7 +94,7 @@ static int
 idem_lookup(struct app *app, const struct idem *idem, struct idem_row *row)
 {
 	struct db_val arg = db_str(idem->key, idem->key_len);
-	struct db_val cols[6];
+	struct db_val cols[7];
 	int rc;
 
 	cols[0] = db_out_str(row->hash_hex, sizeof(row->hash_hex));
@@ -129,13 +103,15 @@ idem_lookup(struct app *app, const struct idem *idem, struct idem_row *row)
 	cols[3] = db_out_str(row->body, IDEM_BODY_MAX);
 	cols[4] = db_out_i64();
 	cols[5] = db_out_i64();
-	rc = db_query_row(&app->db, sql_lookup, &arg, 1, cols, 6);
+	cols[6] = db_out_i64();
+	rc = db_query_row(&app->db, STMT_IDEM_LOOKUP, &arg, 1, cols, 7);
 	if (rc != 1)
 		return rc == 0 ? 0 : DB_ERR;
 	row->status = cols[2].i;
 	row->body_len = cols[3].len;
 	row->order_id = cols[4].i;
 	row->dead = cols[5].i != 0;
+	row->token = cols[6].i;
 	return 1;
 }
 
@@ -197,11 +173,21 @@ idem_lock(struct app *app, struct idem *idem)
 {
 	struct db_val name = db_cstr(idem->lock_name), got = db_out_i64();
 
-	if (db_query_row(&app->db, sql_lock, &name, 1, &got, 1) != 1 ||
+	if (db_query_row(&app->db, STMT_IDEM_LOCK, &name, 1, &got, 1) != 1 ||
 	    got.is_null)
 		return -1;
 	idem->locked = got.i == 1;
+	idem->lock_link = app->db.links;
 	return idem->locked ? 1 : 0;
+}
+
+/* 1 while the link that took the named lock is still this worker's link
+ * (a replaced link took the lock with it). */
+static int
+idem_holds_lock(const struct app *app, const struct idem *idem)
+{
+	return idem->locked && app->db.connected &&
+	    idem->lock_link == app->db.links;
 }
 
 void
@@ -209,27 +195,75 @@ idem_finish(struct app *app, struct idem *idem)
 {
 	struct db_val name, got = db_out_i64();
 
-	if (!idem->locked)
+	if (!idem_holds_lock(app, idem)) {
+		idem->locked = 0;
 		return;
+	}
 	idem->locked = 0;
 	name = db_cstr(idem->lock_name);
-	if (db_query_row(&app->db, sql_unlock, &name, 1, &got, 1) != 1)
+	if (db_query_row(&app->db, STMT_IDEM_UNLOCK, &name, 1, &got, 1) != 1)
 		log_msg(LOG_WARN, "event=idempotency_unlock_failed");
+}
+
+/*
+ * Takes an in_progress row over from its vanished owner: 1 ours now, 0 the
+ * row moved on meanwhile (look again), DB_E*.
+ */
+static int
+idem_takeover(struct app *app, struct idem *idem, const struct idem_row *row)
+{
+	struct db_val a[3];
+	uint64_t affected = 0;
+	int64_t token = util_random_token();
+	int rc;
+
+	a[0] = db_i64(token);
+	a[1] = db_str(idem->key, idem->key_len);
+	a[2] = db_i64(row->token);
+	if ((rc = db_exec(&app->db, STMT_IDEM_TAKEOVER, a, 3, &affected,
+	    NULL)) != DB_OK)
+		return rc;
+	if (affected != 1)
+		return 0;
+	log_msg(LOG_INFO, "event=idempotency_takeover");
+	idem->token = token;
+	idem->claimed = 1;
+	return 1;
+}
+
+/* The answer when another request holds the key's lock right now. */
+static enum idem_claim_result
+idem_busy(struct app *app, struct idem *idem, const char *hex,
+    struct idem_row *row, struct response *res)
+{
+	int rc;
+
+	if ((rc = idem_lookup(app, idem, row)) < 0)
+		http_problem(res, 503, "database unavailable, try again");
+	else if (rc == 1 && strcasecmp(hex, row->hash_hex) != 0)
+		http_problem(res, 422, "this Idempotency-Key was already used "
+		    "with a different request");
+	else
+		http_problem(res, 409, "a request with this Idempotency-Key is "
+		    "still being processed");
+	return IDEM_ANSWERED;
 }
 
 enum idem_claim_result
 idem_claim(struct app *app, struct idem *idem, struct response *res)
 {
 	char hex[IDEM_HASH_LEN * 2 + 1];
-	struct db_val args[2], key;
+	struct db_val args[3], key;
 	struct idem_row row;
 	enum idem_claim_result result = IDEM_ANSWERED;
+	int64_t token;
 	int try, rc;
 
 	if (!idem->present)
 		return IDEM_PROCEED;
-	if (idem_claims++ % IDEM_PRUNE_EVERY == 0)
-		(void)db_exec(&app->db, sql_prune, NULL, 0, NULL, NULL);
+	if (__atomic_fetch_add(&idem_claims, 1, __ATOMIC_RELAXED) %
+	    IDEM_PRUNE_EVERY == 0)
+		(void)db_exec(&app->db, STMT_IDEM_PRUNE, NULL, 0, NULL, NULL);
 	memset(&row, 0, sizeof(row));
 	if ((row.body = malloc(IDEM_BODY_MAX)) == NULL) {
 		http_problem(res, 503, "service unavailable, try again");
@@ -237,52 +271,55 @@ idem_claim(struct app *app, struct idem *idem, struct response *res)
 	}
 	util_hex(idem->hash, IDEM_HASH_LEN, hex);
 	key = db_str(idem->key, idem->key_len);
-	args[0] = key;
-	args[1] = db_str(hex, IDEM_HASH_LEN * 2);
 	if (idem_lock_name(idem) != 0 || (rc = idem_lock(app, idem)) < 0)
 		goto unavailable;
 	if (rc == 0) {
-		/* another request with this key is being handled right now */
-		if ((rc = idem_lookup(app, idem, &row)) == DB_ERR)
-			goto unavailable;
-		if (rc == 1 && strcasecmp(hex, row.hash_hex) != 0)
-			http_problem(res, 422, "this Idempotency-Key was "
-			    "already used with a different request");
-		else
-			http_problem(res, 409, "a request with this "
-			    "Idempotency-Key is still being processed");
+		result = idem_busy(app, idem, hex, &row, res);
 		goto out;
 	}
 	for (try = 0; try < IDEM_CLAIM_TRIES; try++) {
-		if (db_exec(&app->db, sql_claim, args, 2, NULL, NULL) == DB_OK) {
+		token = util_random_token();
+		args[0] = key;
+		args[1] = db_str(hex, IDEM_HASH_LEN * 2);
+		args[2] = db_i64(token);
+		if (db_exec(&app->db, STMT_IDEM_CLAIM, args, 3, NULL, NULL) ==
+		    DB_OK) {
+			idem->token = token;
 			idem->claimed = 1;
 			result = IDEM_PROCEED;
 			goto out;
 		}
 		if (db_errno(&app->db) == CR_SERVER_GONE_ERROR)
 			continue;	/* never reached the server: new link */
-		if (db_errno(&app->db) != 1062)	/* ER_DUP_ENTRY */
+		if (db_errno(&app->db) != ER_DUP_ENTRY)
 			goto unavailable;
-		if ((rc = idem_lookup(app, idem, &row)) == DB_ERR)
+		if ((rc = idem_lookup(app, idem, &row)) < 0)
 			goto unavailable;
 		if (rc == 0)
 			continue;	/* released meanwhile: claim again */
 		if (row.dead) {
-			if (db_exec(&app->db, sql_forget_dead, &key, 1, NULL,
-			    NULL) != DB_OK)
+			if (db_exec(&app->db, STMT_IDEM_FORGET_DEAD, &key, 1,
+			    NULL, NULL) != DB_OK)
 				goto unavailable;
 			continue;
 		}
-		if (strcmp(row.state, "in_progress") == 0 &&
-		    strcasecmp(hex, row.hash_hex) == 0) {
-			/* we hold the lock, so its owner died: take it over */
-			log_msg(LOG_INFO, "event=idempotency_takeover");
-			idem->claimed = 1;
+		if (strcmp(row.state, "in_progress") != 0 ||
+		    strcasecmp(hex, row.hash_hex) != 0) {
+			idem_collision(idem, &row, res);
+			goto out;
+		}
+		/* in_progress, same request: its owner is gone only if the
+		 * lock we hold is still ours (our link never changed) */
+		if (!idem_holds_lock(app, idem)) {
+			result = idem_busy(app, idem, hex, &row, res);
+			goto out;
+		}
+		if ((rc = idem_takeover(app, idem, &row)) < 0)
+			goto unavailable;
+		if (rc == 1) {
 			result = IDEM_PROCEED;
 			goto out;
 		}
-		idem_collision(idem, &row, res);
-		goto out;
 	}
 	http_problem(res, 409, "a request with this Idempotency-Key is "
 	    "still being processed");
@@ -298,8 +335,9 @@ int
 idem_record(struct app *app, struct idem *idem, int status,
     const struct buf *body, uint64_t order_id)
 {
-	struct db_val args[4];
+	struct db_val args[5];
 	uint64_t affected = 0;
+	int rc;
 
 	if (!idem->claimed)
 		return DB_OK;
@@ -307,22 +345,31 @@ idem_record(struct app *app, struct idem *idem, int status,
 	args[1] = db_str(body->data, body->len);
 	args[2] = order_id > 0 ? db_i64((int64_t)order_id) : db_cstr(NULL);
 	args[3] = db_str(idem->key, idem->key_len);
-	if (db_exec(&app->db, sql_record, args, 4, &affected, NULL) != DB_OK)
-		return DB_ERR;
-	if (affected != 1)
-		log_msg(LOG_WARN, "event=idempotency_record_lost status=%d",
+	args[4] = db_i64(idem->token);
+	if ((rc = db_exec(&app->db, STMT_IDEM_RECORD, args, 5, &affected,
+	    NULL)) != DB_OK)
+		return rc;
+	if (affected != 1) {
+		/* another request took the key over after our link (and
+		 * with it our lock) went away: its answer is the one */
+		log_msg(LOG_WARN, "event=idempotency_key_taken status=%d",
 		    status);
+		idem->claimed = 0;
+		return IDEM_TAKEN;
+	}
 	return DB_OK;
 }
 
 void
 idem_release(struct app *app, struct idem *idem)
 {
-	struct db_val key = db_str(idem->key, idem->key_len);
+	struct db_val args[2];
 
 	if (!idem->claimed)
 		return;
-	if (db_exec(&app->db, sql_release, &key, 1, NULL, NULL) != DB_OK)
+	args[0] = db_str(idem->key, idem->key_len);
+	args[1] = db_i64(idem->token);
+	if (db_exec(&app->db, STMT_IDEM_RELEASE, args, 2, NULL, NULL) != DB_OK)
 		log_msg(LOG_WARN, "event=idempotency_release_failed");
 	idem->claimed = 0;
 }

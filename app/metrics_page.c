@@ -12,17 +12,8 @@
 #include <stdio.h>
 
 #include "app.h"
+#include "app_sql.h"
 #include "util.h"
-
-static const char sql_jobs_by_status[] =
-    "SELECT 'pending', COUNT(*) FROM jobs WHERE status = 'pending'"
-    " UNION ALL SELECT 'running', COUNT(*) FROM jobs WHERE status = 'running'"
-    " UNION ALL SELECT 'dead', COUNT(*) FROM jobs WHERE status = 'dead'";
-static const char sql_oldest_due[] =
-    "SELECT COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(run_at), NOW(6)), 0)"
-    " FROM jobs WHERE status = 'pending' AND run_at <= NOW(6)";
-static const char sql_dead_open[] =
-    "SELECT COUNT(*) FROM dead_letter_jobs WHERE replayed_at IS NULL";
 
 static const char *const route_names[METRICS_ROUTES] = {
 	"healthz", "categories", "products", "product", "orders", "order",
@@ -51,20 +42,23 @@ queue_gauges(struct app *app, struct buf *b)
 
 	buf_puts(b, "# HELP catalog_jobs Jobs in the queue by status "
 	    "(done is not counted).\n# TYPE catalog_jobs gauge\n");
-	if (db_query(&app->db, sql_jobs_by_status, NULL, 0, cols, 2, &cur) ==
+	if (db_query(&app->db, STMT_METRICS_JOBS_BY_STATUS, NULL, 0, cols, 2,
+	    &cur) ==
 	    DB_OK) {
 		while ((rc = db_fetch(&app->db, cur, cols, 2)) == 1)
 			buf_printf(b, "catalog_jobs{status=\"%s\"} %" PRId64 "\n",
 			    status, cols[1].i);
 		db_done(cur);
 	}
-	if (db_query_row(&app->db, sql_oldest_due, NULL, 0, &one, 1) == 1)
+	if (db_query_row(&app->db, STMT_METRICS_OLDEST_DUE, NULL, 0, &one,
+	    1) == 1)
 		buf_printf(b, "# HELP catalog_jobs_oldest_due_age_seconds Age of "
 		    "the oldest due pending job.\n# TYPE "
 		    "catalog_jobs_oldest_due_age_seconds gauge\n"
 		    "catalog_jobs_oldest_due_age_seconds %.6f\n",
 		    (double)one.i / 1e6);
-	if (db_query_row(&app->db, sql_dead_open, NULL, 0, &one, 1) == 1)
+	if (db_query_row(&app->db, STMT_METRICS_DEAD_OPEN, NULL, 0, &one,
+	    1) == 1)
 		buf_printf(b, "# HELP catalog_dead_letters Dead letters not yet "
 		    "replayed.\n# TYPE catalog_dead_letters gauge\n"
 		    "catalog_dead_letters %" PRId64 "\n", one.i);

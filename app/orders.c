@@ -15,17 +15,18 @@
  * still be at most ORDER_QUANTITY_MAX (else 400), because one line per
  * product is what order_items' primary key stores.
  *
- * The transaction (CONTRACT §3, "one transaction"): lock each product with
+ * The transaction ("one transaction", docs/API.md): lock each product with
  * SELECT ... FOR UPDATE by primary key in ascending id order (one fixed
  * order for every writer, so two orders cannot deadlock on each other's
  * products), refuse a missing product (422) or short stock (409) with a
  * rollback, decrement stock, insert the order with the total from the
  * database's prices, its items (sku, name and price snapshot), its
  * confirmation job and, when there is an Idempotency-Key, the recorded
- * answer; commit.  Deadlock and lock wait timeout restart the whole unit
- * (ORDER_TRIES); a lost connection is a 503 without retry, since db.c
- * never reconnects inside a transaction and a commit whose answer was lost
- * may have happened (the key, if any, then replays it).
+ * answer; commit.  db_tx() reruns the whole unit after a deadlock, a lock
+ * wait timeout or a link lost before COMMIT (the server rolled it back);
+ * the Idempotency-Key's owner_token makes a rerun on a new link safe
+ * (idempotency.h).  A COMMIT whose answer was lost is a 503 after the
+ * invalidation (it may have happened; the key, if any, replays the 201).
  *
  * Invalidation after commit and before the answer (catalog.h): g:p:<id>
  * for each product, g:c:<slug> for each of their categories, and g:all
@@ -38,9 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <errmsg.h>
 
 #include "app.h"
+#include "app_sql.h"
 #include "body.h"
 #include "catalog.h"
 #include "idempotency.h"
@@ -48,35 +49,7 @@
 #include "orders.h"
 #include "util.h"
 
-#define ORDER_TRIES		3
 #define ORDER_NS_MAX		96
-#define ORDER_JOB_TYPE		"order_confirmation_email"
-
-static const char sql_lock_product[] =
-    "SELECT id, sku, name, price_cents, stock, category_id FROM products"
-    " WHERE id = ? FOR UPDATE";
-static const char sql_take_stock[] =
-    "UPDATE products SET stock = stock - ? WHERE id = ?";
-static const char sql_insert_order[] =
-    "INSERT INTO orders (email, status, total_cents) VALUES (?, 'created', ?)";
-static const char sql_insert_item[] =
-    "INSERT INTO order_items (order_id, product_id, sku, name, quantity,"
-    " unit_price_cents) VALUES (?, ?, ?, ?, ?, ?)";
-static const char sql_insert_job[] =
-    "INSERT INTO jobs (type, payload, idempotency_key, max_attempts)"
-    " VALUES ('" ORDER_JOB_TYPE "', ?, ?, ?)";
-static const char sql_category_slug[] =
-    "SELECT slug FROM categories WHERE id = ?";
-
-static const char sql_order[] =
-    "SELECT email, status, total_cents,"
-    " DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'),"
-    " confirmation_sent_at IS NOT NULL FROM orders WHERE id = ?";
-static const char sql_order_items[] =
-    "SELECT product_id, sku, name, quantity, unit_price_cents"
-    " FROM order_items WHERE order_id = ? ORDER BY product_id";
-static const char sql_order_job[] =
-    "SELECT status FROM jobs WHERE idempotency_key = ?";
 
 enum order_field { OF_EMAIL, OF_ITEMS, OF__MAX };
 static const struct body_field order_fields[OF__MAX] = {
@@ -94,11 +67,9 @@ static const struct body_field item_fields[IF__MAX] = {
 	    ORDER_QUANTITY_MAX, NULL, NULL },
 };
 
-enum order_outcome {
-	ORDER_COMMITTED = 0,
-	ORDER_REFUSED,		/* 409 or 422 in res, rolled back */
-	ORDER_DB_ERROR		/* rolled back; see db_errno() */
-};
+/* What the order transaction can refuse (db.h: positive outcomes). */
+#define ORDER_REFUSED	1	/* 409 or 422 in res, rolled back */
+#define ORDER_KEY_TAKEN	2	/* the Idempotency-Key went elsewhere */
 
 static int
 orders_line_cmp(const void *a, const void *b)
@@ -185,7 +156,7 @@ orders_lock_line(struct app *app, struct order_line *l, int64_t *stock)
 	cols[3] = db_out_i64();
 	cols[4] = db_out_i64();
 	cols[5] = db_out_i64();
-	rc = db_query_row(&app->db, sql_lock_product, &arg, 1, cols, 6);
+	rc = db_query_row(&app->db, STMT_ORDER_LOCK_PRODUCT, &arg, 1, cols, 6);
 	if (rc != 1)
 		return rc == 0 ? 0 : DB_ERR;
 	l->unit_price = cols[3].i;
@@ -194,8 +165,9 @@ orders_lock_line(struct app *app, struct order_line *l, int64_t *stock)
 	return 1;
 }
 
-/* Locks every product and checks stock; ORDER_REFUSED fills res. */
-static enum order_outcome
+/* Locks every product and checks stock: DB_OK, ORDER_REFUSED (res filled)
+ * or DB_E*. */
+static int
 orders_lock_all(struct app *app, struct order *o, struct response *res)
 {
 	char detail[BODY_DETAIL_MAX];
@@ -207,8 +179,8 @@ orders_lock_all(struct app *app, struct order *o, struct response *res)
 	for (i = 0; i < o->nlines; i++) {
 		struct order_line *l = &o->lines[i];
 
-		if ((rc = orders_lock_line(app, l, &stock)) == DB_ERR)
-			return ORDER_DB_ERROR;
+		if ((rc = orders_lock_line(app, l, &stock)) < 0)
+			return rc;
 		if (rc == 0) {
 			snprintf(detail, sizeof(detail), "product %" PRId64
 			    " does not exist", l->product_id);
@@ -228,7 +200,7 @@ orders_lock_all(struct app *app, struct order *o, struct response *res)
 			return ORDER_REFUSED;
 		}
 	}
-	return ORDER_COMMITTED;
+	return DB_OK;
 }
 
 /* Stock, order, items and the confirmation job. */
@@ -242,12 +214,14 @@ orders_write(struct app *app, struct order *o)
 	for (i = 0; i < o->nlines; i++) {
 		a[0] = db_i64(o->lines[i].quantity);
 		a[1] = db_i64(o->lines[i].product_id);
-		if (db_exec(&app->db, sql_take_stock, a, 2, NULL, NULL) != DB_OK)
+		if (db_exec(&app->db, STMT_ORDER_TAKE_STOCK, a, 2, NULL,
+		    NULL) != DB_OK)
 			return DB_ERR;
 	}
 	a[0] = db_cstr(o->email);
 	a[1] = db_i64(o->total);
-	if (db_exec(&app->db, sql_insert_order, a, 2, NULL, &o->id) != DB_OK)
+	if (db_exec(&app->db, STMT_ORDER_INSERT_ORDER, a, 2, NULL,
+	    &o->id) != DB_OK)
 		return DB_ERR;
 	for (i = 0; i < o->nlines; i++) {
 		const struct order_line *l = &o->lines[i];
@@ -258,7 +232,8 @@ orders_write(struct app *app, struct order *o)
 		a[3] = db_cstr(l->name);
 		a[4] = db_i64(l->quantity);
 		a[5] = db_i64(l->unit_price);
-		if (db_exec(&app->db, sql_insert_item, a, 6, NULL, NULL) != DB_OK)
+		if (db_exec(&app->db, STMT_ORDER_INSERT_ITEM, a, 6, NULL,
+		    NULL) != DB_OK)
 			return DB_ERR;
 	}
 	snprintf(payload, sizeof(payload), "{\"order_id\":%" PRIu64 "}", o->id);
@@ -266,7 +241,7 @@ orders_write(struct app *app, struct order *o)
 	a[0] = db_cstr(payload);
 	a[1] = db_cstr(key);
 	a[2] = db_i64(app->conf->runner_max_attempts);
-	return db_exec(&app->db, sql_insert_job, a, 3, NULL, NULL);
+	return db_exec(&app->db, STMT_ORDER_INSERT_JOB, a, 3, NULL, NULL);
 }
 
 /* The slugs of the products' categories, for the invalidation. */
@@ -286,7 +261,8 @@ orders_slugs(struct app *app, struct order *o)
 			continue;
 		arg = db_i64(o->lines[i].category_id);
 		col = db_out_str(o->slugs[o->nslugs], ORDER_SLUG_MAX);
-		rc = db_query_row(&app->db, sql_category_slug, &arg, 1, &col, 1);
+		rc = db_query_row(&app->db, STMT_CATEGORY_SLUG_BY_ID, &arg, 1,
+		    &col, 1);
 		if (rc == DB_ERR || rc == DB_ETRUNC)
 			return DB_ERR;
 		if (rc == 1)
@@ -313,57 +289,31 @@ orders_render(const struct order *o, struct buf *b)
 	buf_puts(b, "]}");
 }
 
-/*
- * START TRANSACTION, once more on a new link when the worker's old one was
- * found gone (CR_SERVER_GONE_ERROR: the statement never reached the server,
- * as for the first write after a database restart).  Nothing ran, so trying
- * again is safe: db.c has dropped the dead link and reconnects.
- */
+/* One order transaction, for db_tx(). */
+struct order_tx {
+	struct app	*app;
+	struct order	*o;
+	struct idem	*idem;
+	struct response	*res;
+};
+
+/* The whole unit: on DB_OK res->body holds the 201 body. */
 static int
-orders_begin(struct db *db)
+orders_tx(struct db *db, void *arg)
 {
-	if (db_begin(db) == DB_OK)
-		return DB_OK;
-	if (db_errno(db) != CR_SERVER_GONE_ERROR)
+	struct order_tx *t = arg;
+	int rc;
+
+	if ((rc = orders_lock_all(t->app, t->o, t->res)) != DB_OK ||
+	    (rc = orders_write(t->app, t->o)) != DB_OK)
+		return rc;
+	orders_render(t->o, &t->res->body);
+	if (t->res->body.overflow)
 		return DB_ERR;
-	return db_begin(db);
-}
-
-/* One attempt at the whole unit.  On ORDER_COMMITTED res->body holds the
- * 201 body. */
-static enum order_outcome
-orders_transaction(struct app *app, struct order *o, struct idem *idem,
-    struct response *res)
-{
-	enum order_outcome out;
-
-	if (orders_begin(&app->db) != DB_OK)
-		return ORDER_DB_ERROR;
-	if ((out = orders_lock_all(app, o, res)) != ORDER_COMMITTED)
-		goto rollback;
-	out = ORDER_DB_ERROR;
-	if (orders_write(app, o) != DB_OK)
-		goto rollback;
-	orders_render(o, &res->body);
-	if (res->body.overflow ||
-	    idem_record(app, idem, 201, &res->body, o->id) != DB_OK ||
-	    orders_slugs(app, o) != DB_OK)
-		goto rollback;
-	if (db_commit(&app->db) != DB_OK)
-		return ORDER_DB_ERROR;
-	return ORDER_COMMITTED;
-rollback:
-	db_rollback(&app->db);
-	return out;
-}
-
-/* Deadlock or lock wait timeout: worth running the whole unit again. */
-static int
-orders_retryable(const struct app *app)
-{
-	unsigned err = db_errno(&app->db);
-
-	return err == 1213 || err == 1205;
+	if ((rc = idem_record(t->app, t->idem, 201, &t->res->body,
+	    t->o->id)) != DB_OK)
+		return rc == IDEM_TAKEN ? ORDER_KEY_TAKEN : rc;
+	return orders_slugs(t->app, t->o);
 }
 
 static void
@@ -391,7 +341,9 @@ static void
 orders_record_refusal(struct app *app, struct idem *idem,
     struct response *res)
 {
-	if (idem_record(app, idem, res->status, &res->body, 0) != DB_OK)
+	int rc = idem_record(app, idem, res->status, &res->body, 0);
+
+	if (rc < 0)
 		idem_release(app, idem);
 }
 
@@ -404,8 +356,8 @@ orders_create(struct app *app, struct request *req, struct response *res,
 	json_object *obj = NULL;
 	struct order *o = NULL;
 	struct idem idem;
-	enum order_outcome out = ORDER_DB_ERROR;
-	int status, try;
+	struct order_tx tx;
+	int status, rc;
 
 	memset(&idem, 0, sizeof(idem));
 	if ((status = body_parse(req, &obj, &fixed)) != 0) {
@@ -424,15 +376,12 @@ orders_create(struct app *app, struct request *req, struct response *res,
 	}
 	if (idem_claim(app, &idem, res) == IDEM_ANSWERED)
 		goto done;
-	for (try = 1; try <= ORDER_TRIES; try++) {
-		out = orders_transaction(app, o, &idem, res);
-		if (out != ORDER_DB_ERROR || !orders_retryable(app))
-			break;
-		log_msg(LOG_WARN, "event=order_retry try=%d errno=%u", try,
-		    db_errno(&app->db));
-	}
-	switch (out) {
-	case ORDER_COMMITTED:
+	tx.app = app;
+	tx.o = o;
+	tx.idem = &idem;
+	tx.res = res;
+	switch ((rc = db_tx(&app->db, "order", orders_tx, &tx))) {
+	case DB_OK:
 		metrics_add(&app->metrics->orders_created, 1);
 		orders_invalidate(app, o);
 		res->status = 201;
@@ -444,7 +393,16 @@ orders_create(struct app *app, struct request *req, struct response *res,
 	case ORDER_REFUSED:
 		orders_record_refusal(app, &idem, res);
 		break;
-	case ORDER_DB_ERROR:
+	case ORDER_KEY_TAKEN:
+		http_problem(res, 409, "a request with this Idempotency-Key is "
+		    "still being processed");
+		break;
+	default:
+		/* a COMMIT whose answer was lost may have happened: its
+		 * invalidation must not be lost with it (the key, if any,
+		 * replays the 201) */
+		if (rc == DB_EUNKNOWN)
+			orders_invalidate(app, o);
 		idem_release(app, &idem);
 		http_problem(res, 503, "database unavailable, try again");
 		break;
@@ -474,7 +432,8 @@ orders_confirmation(struct app *app, uint64_t id, int stamped,
 	}
 	snprintf(key, sizeof(key), "order-confirmation-%" PRIu64, id);
 	arg = db_cstr(key);
-	if ((rc = db_query_row(&app->db, sql_order_job, &arg, 1, &col, 1)) < 0)
+	if ((rc = db_query_row(&app->db, STMT_ORDER_GET_JOB, &arg, 1, &col,
+	    1)) < 0)
 		return DB_ERR;
 	if (rc == 1 && strcmp(status, "done") == 0)
 		*confirmation = "sent";
@@ -496,7 +455,8 @@ orders_render_items(struct app *app, uint64_t id, struct buf *b)
 	cols[2] = db_out_str(name, sizeof(name));
 	cols[3] = db_out_i64();
 	cols[4] = db_out_i64();
-	if (db_query(&app->db, sql_order_items, &arg, 1, cols, 5, &cur) != DB_OK)
+	if (db_query(&app->db, STMT_ORDER_GET_ITEMS, &arg, 1, cols, 5,
+	    &cur) != DB_OK)
 		return DB_ERR;
 	buf_puts(b, ",\"items\":[");
 	while ((rc = db_fetch(&app->db, cur, cols, 5)) == 1) {
@@ -529,7 +489,8 @@ orders_get(struct app *app, struct request *req, struct response *res,
 	cols[2] = db_out_i64();
 	cols[3] = db_out_str(created, sizeof(created));
 	cols[4] = db_out_i64();
-	if ((rc = db_query_row(&app->db, sql_order, &arg, 1, cols, 5)) == 0) {
+	if ((rc = db_query_row(&app->db, STMT_ORDER_GET, &arg, 1, cols,
+	    5)) == 0) {
 		http_problem(res, 404, "no such order");
 		return;
 	}

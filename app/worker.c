@@ -28,6 +28,7 @@
 #include <fcgiapp.h>
 
 #include "app.h"
+#include "app_sql.h"
 #include "log.h"
 #include "master.h"
 #include "util.h"
@@ -129,7 +130,7 @@ worker_thread_init(struct worker_thread *t, const struct conf *conf,
 	t->app.metrics = metrics;
 	t->app.cache_shared = shared;
 	t->app.worker = index;
-	db_init(&t->app.db, conf);
+	db_init(&t->app.db, conf, &app_statements);
 	http_response_init(&t->res);
 	if (cache_open(&t->app.cache, conf, shared, metrics) != 0)
 		return -1;

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "app_sql.h"
 #include "db.h"
 #include "log.h"
 #include "util.h"
@@ -40,22 +41,7 @@
 #define REF_LAT_MAX	(1u << 20)	/* latencies kept per thread */
 #define REF_TRIES	3
 
-/* The statements of app/orders.c, text for text. */
-static const char sql_lock_product[] =
-    "SELECT id, sku, name, price_cents, stock, category_id FROM products"
-    " WHERE id = ? FOR UPDATE";
-static const char sql_take_stock[] =
-    "UPDATE products SET stock = stock - ? WHERE id = ?";
-static const char sql_insert_order[] =
-    "INSERT INTO orders (email, status, total_cents) VALUES (?, 'created', ?)";
-static const char sql_insert_item[] =
-    "INSERT INTO order_items (order_id, product_id, sku, name, quantity,"
-    " unit_price_cents) VALUES (?, ?, ?, ?, ?, ?)";
-static const char sql_insert_job[] =
-    "INSERT INTO jobs (type, payload, idempotency_key, max_attempts)"
-    " VALUES ('order_confirmation_email', ?, ?, ?)";
-static const char sql_category_slug[] =
-    "SELECT slug FROM categories WHERE id = ?";
+/* The statements of app/orders.c, by the same ids (app_sql.h). */
 
 struct ref_line {
 	int64_t	product_id;
@@ -107,7 +93,8 @@ ref_order(struct db *db, struct ref_line *l, size_t n, const char *email,
 		cols[3] = db_out_i64();
 		cols[4] = db_out_i64();
 		cols[5] = db_out_i64();
-		if (db_query_row(db, sql_lock_product, a, 1, cols, 6) != 1)
+		if (db_query_row(db, STMT_ORDER_LOCK_PRODUCT, a, 1, cols,
+		    6) != 1)
 			goto fail;
 		l[i].price = cols[3].i;
 		l[i].category_id = cols[5].i;
@@ -118,12 +105,13 @@ ref_order(struct db *db, struct ref_line *l, size_t n, const char *email,
 	for (i = 0; i < n; i++) {
 		a[0] = db_i64(l[i].quantity);
 		a[1] = db_i64(l[i].product_id);
-		if (db_exec(db, sql_take_stock, a, 2, NULL, NULL) != DB_OK)
+		if (db_exec(db, STMT_ORDER_TAKE_STOCK, a, 2, NULL,
+		    NULL) != DB_OK)
 			goto fail;
 	}
 	a[0] = db_cstr(email);
 	a[1] = db_i64(total);
-	if (db_exec(db, sql_insert_order, a, 2, NULL, &id) != DB_OK)
+	if (db_exec(db, STMT_ORDER_INSERT_ORDER, a, 2, NULL, &id) != DB_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		a[0] = db_i64((int64_t)id);
@@ -132,7 +120,8 @@ ref_order(struct db *db, struct ref_line *l, size_t n, const char *email,
 		a[3] = db_cstr(l[i].name);
 		a[4] = db_i64(l[i].quantity);
 		a[5] = db_i64(l[i].price);
-		if (db_exec(db, sql_insert_item, a, 6, NULL, NULL) != DB_OK)
+		if (db_exec(db, STMT_ORDER_INSERT_ITEM, a, 6, NULL,
+		    NULL) != DB_OK)
 			goto fail;
 	}
 	snprintf(payload, sizeof(payload), "{\"order_id\":%" PRIu64 "}", id);
@@ -140,7 +129,7 @@ ref_order(struct db *db, struct ref_line *l, size_t n, const char *email,
 	a[0] = db_cstr(payload);
 	a[1] = db_cstr(key);
 	a[2] = db_i64(max_attempts);
-	if (db_exec(db, sql_insert_job, a, 3, NULL, NULL) != DB_OK)
+	if (db_exec(db, STMT_ORDER_INSERT_JOB, a, 3, NULL, NULL) != DB_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < i; j++)
@@ -150,7 +139,8 @@ ref_order(struct db *db, struct ref_line *l, size_t n, const char *email,
 			continue;
 		a[0] = db_i64(l[i].category_id);
 		cols[0] = db_out_str(slug, sizeof(slug));
-		if (db_query_row(db, sql_category_slug, a, 1, cols, 1) < 0)
+		if (db_query_row(db, STMT_CATEGORY_SLUG_BY_ID, a, 1, cols,
+		    1) < 0)
 			goto fail;
 	}
 	if (db_commit(db) == DB_OK)
@@ -172,7 +162,7 @@ ref_run(void *arg)
 	int try, rc;
 
 	mysql_thread_init();
-	db_init(&db, t->conf);
+	db_init(&db, t->conf, &app_statements);
 	while ((t0 = util_monotonic_us()) < t->deadline_us) {
 		/* 1..3 products, 1..3 each, repeated products merged */
 		n = 0;

@@ -10,10 +10,12 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 
 #include <errmsg.h>
 #include <mysqld_error.h>
 
+#include "core_sql.h"
 #include "db.h"
 #include "log.h"
 #include "util.h"
@@ -27,11 +29,6 @@ static const char db_session_sql[] =
     "SET SESSION"
     " sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION',"
     " time_zone = '+00:00'";
-/* The lock wait must end before the client's read timeout, or a blocked
- * statement looks like a lost connection (2013) instead of the retryable
- * 1205; the value is computed from db.timeout_ms, never from input. */
-static const char db_lock_wait_sql[] =
-    "SET SESSION innodb_lock_wait_timeout = ?";
 
 struct db_val
 db_i64(int64_t v)
@@ -89,10 +86,12 @@ db_out_str(char *buf, size_t cap)
 }
 
 void
-db_init(struct db *db, const struct conf *conf)
+db_init(struct db *db, const struct conf *conf,
+    const struct db_statements *program)
 {
 	memset(db, 0, sizeof(*db));
 	db->conf = conf;
+	db->program = program;
 }
 
 static void
@@ -100,12 +99,25 @@ db_drop_statements(struct db *db)
 {
 	size_t i;
 
-	for (i = 0; i < DB_STMT_CACHE; i++) {
-		if (db->stmts[i].stmt != NULL)
-			mysql_stmt_close(db->stmts[i].stmt);
-		db->stmts[i].stmt = NULL;
-		db->stmts[i].sql = NULL;
+	for (i = 0; i < DB_STMT_MAX; i++) {
+		if (db->prepared[i] != NULL)
+			mysql_stmt_close(db->prepared[i]);
+		db->prepared[i] = NULL;
 	}
+}
+
+/* The text of statement id, or NULL when the id is not declared. */
+static const char *
+db_sql_text(const struct db *db, unsigned id)
+{
+	const struct db_statements *p = db->program;
+
+	if (id < STMT_CORE__MAX)
+		return core_sql[id];
+	if (p != NULL && id >= p->first && id - p->first < p->n &&
+	    id < DB_STMT_MAX)
+		return p->sql[id - p->first];
+	return NULL;
 }
 
 void
@@ -118,6 +130,13 @@ db_close(struct db *db)
 	db->connected = 0;
 }
 
+/*
+ * MySQL 8.0.24+ ends an idle session with ER_CLIENT_INTERACTION_TIMEOUT
+ * (4031).  MariaDB's <mysqld_error.h> does not have the name (its 4031 is a
+ * DDL error our statements never raise), so it is spelled here once.
+ */
+#define DB_MYSQL_CLIENT_INTERACTION_TIMEOUT	4031
+
 int
 db_conn_error(unsigned err)
 {
@@ -125,7 +144,7 @@ db_conn_error(unsigned err)
 	    err == CR_CONNECTION_ERROR || err == CR_CONN_HOST_ERROR ||
 	    err == CR_SERVER_LOST_EXTENDED || err == CR_COMMANDS_OUT_OF_SYNC ||
 	    err == ER_CONNECTION_KILLED || err == ER_SERVER_SHUTDOWN ||
-	    err == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */ ||
+	    err == DB_MYSQL_CLIENT_INTERACTION_TIMEOUT ||
 	    err == ER_QUERY_INTERRUPTED;
 }
 
@@ -135,12 +154,20 @@ db_errno(const struct db *db)
 	return db->last_errno;
 }
 
+unsigned long
+db_link_id(const struct db *db)
+{
+	return db->connected ? mysql_thread_id(db->mysql) : 0;
+}
+
 int
 db_retryable(const struct db *db)
 {
-	return db->last_errno == ER_LOCK_DEADLOCK ||
-	    db->last_errno == ER_LOCK_WAIT_TIMEOUT ||
-	    db_conn_error(db->last_errno);
+	if (db->last_errno == ER_LOCK_DEADLOCK ||
+	    db->last_errno == ER_LOCK_WAIT_TIMEOUT)
+		return 1;
+	/* a link that died under us, not a server that cannot be reached */
+	return db_conn_error(db->last_errno) && !db->connect_failed;
 }
 
 /* Records the error of the connection or statement; drops a dead link. */
@@ -164,18 +191,23 @@ db_failed(struct db *db, MYSQL_STMT *stmt, const char *what)
 	return DB_ERR;
 }
 
-static MYSQL_STMT *db_run_once(struct db *, const char *, struct db_val *,
+static MYSQL_STMT *db_run_once(struct db *, unsigned, struct db_val *,
     size_t);
 static int db_stale_link(const struct db *, int, int);
 
-/* innodb_lock_wait_timeout = read timeout - 2 s, between 1 and 5 s. */
+/*
+ * innodb_lock_wait_timeout = read timeout - 2 s, between 1 and 5 s: the
+ * lock wait must end before the client's read timeout, or a blocked
+ * statement looks like a lost connection (2013) instead of the retryable
+ * 1205.  Computed from db.timeout_ms, never from input.
+ */
 static int
 db_set_lock_wait(struct db *db, unsigned timeout_s)
 {
 	struct db_val arg = db_i64(timeout_s > 7 ? 5 :
 	    timeout_s > 3 ? (int64_t)timeout_s - 2 : 1);
 
-	return db_run_once(db, db_lock_wait_sql, &arg, 1) != NULL ? DB_OK :
+	return db_run_once(db, STMT_LOCK_WAIT, &arg, 1) != NULL ? DB_OK :
 	    DB_ERR;
 }
 
@@ -195,6 +227,7 @@ db_ensure(struct db *db)
 		return DB_ERR;
 	}
 	db_close(db);
+	db->connect_failed = 1;
 	if ((db->mysql = mysql_init(NULL)) == NULL) {
 		log_msg(LOG_ERROR, "event=db_error op=init error=\"out of memory\"");
 		return DB_ERR;
@@ -230,6 +263,8 @@ db_ensure(struct db *db)
 		db_close(db);
 		return DB_ERR;
 	}
+	db->connect_failed = 0;
+	db->links++;
 	return DB_OK;
 }
 
@@ -254,20 +289,22 @@ db_ping(struct db *db)
 	return DB_ERR;
 }
 
-/* Returns the cached prepared statement for sql, preparing it once. */
+/* Statement id, prepared on this link the first time it runs. */
 static MYSQL_STMT *
-db_prepare(struct db *db, const char *sql)
+db_prepare(struct db *db, unsigned id)
 {
 	MYSQL_STMT *stmt;
-	size_t i, free_slot = DB_STMT_CACHE;
+	const char *sql;
 
 	if (db_ensure(db) != DB_OK)
 		return NULL;
-	for (i = 0; i < DB_STMT_CACHE; i++) {
-		if (db->stmts[i].sql == sql)
-			return db->stmts[i].stmt;
-		if (db->stmts[i].sql == NULL && free_slot == DB_STMT_CACHE)
-			free_slot = i;
+	if (id < DB_STMT_MAX && db->prepared[id] != NULL)
+		return db->prepared[id];
+	if ((sql = db_sql_text(db, id)) == NULL) {
+		log_msg(LOG_ERROR, "event=db_error op=prepare stmt=%u "
+		    "error=\"no such statement\"", id);
+		db->last_errno = 0;
+		return NULL;
 	}
 	if ((stmt = mysql_stmt_init(db->mysql)) == NULL) {
 		db_failed(db, NULL, "stmt_init");
@@ -278,17 +315,24 @@ db_prepare(struct db *db, const char *sql)
 		mysql_stmt_close(stmt);
 		return NULL;
 	}
-	if (free_slot < DB_STMT_CACHE) {
-		db->stmts[free_slot].sql = sql;
-		db->stmts[free_slot].stmt = stmt;
-	} else {
-		/* full: evict slot 0; callers never hold two cursors of
-		 * more than DB_STMT_CACHE distinct queries at once */
-		mysql_stmt_close(db->stmts[0].stmt);
-		db->stmts[0].sql = sql;
-		db->stmts[0].stmt = stmt;
-	}
+	db->prepared[id] = stmt;
 	return stmt;
+}
+
+int
+db_prepare_all(struct db *db, unsigned *failed)
+{
+	unsigned id, end = STMT_CORE__MAX;
+
+	if (db->program != NULL)
+		end = db->program->first + db->program->n;
+	for (id = 0; id < end && id < DB_STMT_MAX; id++) {
+		if (db_prepare(db, id) == NULL) {
+			*failed = id;
+			return DB_ERR;
+		}
+	}
+	return DB_OK;
 }
 
 static void
@@ -340,14 +384,15 @@ db_bind_results(MYSQL_BIND *b, struct db_val *cols, size_t ncols)
 #define DB_MAX_BIND 64
 
 static MYSQL_STMT *
-db_run_once(struct db *db, const char *sql, struct db_val *args, size_t nargs)
+db_run_once(struct db *db, unsigned id, struct db_val *args, size_t nargs)
 {
 	MYSQL_BIND b[DB_MAX_BIND];
 	MYSQL_STMT *stmt;
 
+	db->last_errno = 0;
 	if (nargs > DB_MAX_BIND)
 		return NULL;
-	if ((stmt = db_prepare(db, sql)) == NULL)
+	if ((stmt = db_prepare(db, id)) == NULL)
 		return NULL;
 	if (nargs > 0) {
 		db_bind_params(b, args, nargs);
@@ -365,15 +410,10 @@ db_run_once(struct db *db, const char *sql, struct db_val *args, size_t nargs)
 
 /*
  * 1 when the last failure found an idle link dead (the server restarted,
- * or killed idle connections), outside a transaction, and the request may
- * be sent once more on a new link: a read always, a write only when the
- * server never received it.
- *
- * Runs a statement; outside a transaction, a link found dead (the server
- * restarted, or killed idle connections) is replaced and the statement
- * sent once more.  A read is always safe to resend; a write only when the
- * server never received it (2006, gone away before sending), since "lost
- * during query" (2013) may follow a commit.
+ * or killed idle connections), outside a transaction, and the statement
+ * may be sent once more on a new link: a read always, a write only when
+ * the server never received it (2006, gone away before sending), since
+ * "lost during query" (2013) may follow a write that happened.
  */
 static int
 db_stale_link(const struct db *db, int was_connected, int is_read)
@@ -384,28 +424,28 @@ db_stale_link(const struct db *db, int was_connected, int is_read)
 }
 
 static MYSQL_STMT *
-db_run(struct db *db, const char *sql, struct db_val *args, size_t nargs,
+db_run(struct db *db, unsigned id, struct db_val *args, size_t nargs,
     int is_read)
 {
 	MYSQL_STMT *stmt;
 	int was_connected = db->connected;
 
-	if ((stmt = db_run_once(db, sql, args, nargs)) != NULL)
+	if ((stmt = db_run_once(db, id, args, nargs)) != NULL)
 		return stmt;
 	if (!db_stale_link(db, was_connected, is_read))
 		return NULL;
 	log_msg(LOG_INFO, "event=db_reconnect reason=stale_link errno=%u",
 	    db->last_errno);
-	return db_run_once(db, sql, args, nargs);
+	return db_run_once(db, id, args, nargs);
 }
 
 int
-db_exec(struct db *db, const char *sql, struct db_val *args, size_t nargs,
+db_exec(struct db *db, unsigned id, struct db_val *args, size_t nargs,
     uint64_t *affected, uint64_t *insert_id)
 {
 	MYSQL_STMT *stmt;
 
-	if ((stmt = db_run(db, sql, args, nargs, 0)) == NULL)
+	if ((stmt = db_run(db, id, args, nargs, 0)) == NULL)
 		return DB_ERR;
 	if (affected != NULL)
 		*affected = mysql_stmt_affected_rows(stmt);
@@ -415,7 +455,7 @@ db_exec(struct db *db, const char *sql, struct db_val *args, size_t nargs,
 }
 
 int
-db_query(struct db *db, const char *sql, struct db_val *args, size_t nargs,
+db_query(struct db *db, unsigned id, struct db_val *args, size_t nargs,
     struct db_val *cols, size_t ncols, MYSQL_STMT **cursor)
 {
 	MYSQL_BIND b[DB_MAX_BIND];
@@ -424,7 +464,7 @@ db_query(struct db *db, const char *sql, struct db_val *args, size_t nargs,
 	*cursor = NULL;
 	if (ncols > DB_MAX_BIND)
 		return DB_ERR;
-	if ((stmt = db_run(db, sql, args, nargs, 1)) == NULL)
+	if ((stmt = db_run(db, id, args, nargs, 1)) == NULL)
 		return DB_ERR;
 	db_bind_results(b, cols, ncols);
 	if (mysql_stmt_bind_result(stmt, b) != 0) {
@@ -478,22 +518,25 @@ db_done(MYSQL_STMT *cursor)
 }
 
 int
-db_query_row(struct db *db, const char *sql, struct db_val *args,
+db_query_row(struct db *db, unsigned id, struct db_val *args,
     size_t nargs, struct db_val *cols, size_t ncols)
 {
 	MYSQL_STMT *cur;
 	int rc;
 
-	if (db_query(db, sql, args, nargs, cols, ncols, &cur) != DB_OK)
+	if (db_query(db, id, args, nargs, cols, ncols, &cur) != DB_OK)
 		return DB_ERR;
 	rc = db_fetch(db, cur, cols, ncols);
 	db_done(cur);
 	return rc;
 }
 
+/* A statement without parameters on the connection itself (transaction
+ * control). */
 static int
 db_simple(struct db *db, const char *sql, const char *what)
 {
+	db->last_errno = 0;
 	if (db_ensure(db) != DB_OK)
 		return DB_ERR;
 	if (mysql_real_query(db->mysql, sql, strlen(sql)) != 0)
@@ -504,9 +547,21 @@ db_simple(struct db *db, const char *sql, const char *what)
 int
 db_begin(struct db *db)
 {
+	int was_connected;
+
 	db->in_tx = 0;
-	if (db_simple(db, "START TRANSACTION", "begin") != DB_OK)
-		return DB_ERR;
+	was_connected = db->connected;
+	if (db_simple(db, "START TRANSACTION", "begin") != DB_OK) {
+		/* always safe to send again: nothing ran (a link found dead
+		 * after a restart says 2006 on a socket, 2013 over TCP) */
+		if (!was_connected || db->connected ||
+		    !db_conn_error(db->last_errno))
+			return DB_ERR;
+		log_msg(LOG_INFO, "event=db_reconnect reason=stale_link "
+		    "errno=%u", db->last_errno);
+		if (db_simple(db, "START TRANSACTION", "begin") != DB_OK)
+			return DB_ERR;
+	}
 	db->in_tx = 1;
 	return DB_OK;
 }
@@ -517,6 +572,9 @@ db_commit(struct db *db)
 	int rc = db_simple(db, "COMMIT", "commit");
 
 	db->in_tx = 0;
+	/* the link died with COMMIT sent: the server may have committed */
+	if (rc != DB_OK && db_conn_error(db->last_errno) && !db->connect_failed)
+		return DB_EUNKNOWN;
 	return rc;
 }
 
@@ -526,4 +584,42 @@ db_rollback(struct db *db)
 	db->in_tx = 0;
 	if (db->connected && mysql_rollback(db->mysql) != 0)
 		db_failed(db, NULL, "rollback");
+}
+
+/* A few milliseconds, doubling, randomized so colliding writers part. */
+static void
+db_tx_pause(unsigned try)
+{
+	struct timespec ts;
+	uint32_t r = 0;
+	uint64_t us;
+
+	(void)util_random(&r, sizeof(r));
+	us = (uint64_t)(1000u << (try < 8 ? try : 8)) + r % 5000;
+	ts.tv_sec = (time_t)(us / 1000000);
+	ts.tv_nsec = (long)(us % 1000000) * 1000;
+	nanosleep(&ts, NULL);
+}
+
+int
+db_tx(struct db *db, const char *what, db_tx_fn fn, void *arg)
+{
+	unsigned try;
+	int rc;
+
+	for (try = 1;; try++) {
+		if ((rc = db_begin(db)) == DB_OK &&
+		    (rc = fn(db, arg)) == DB_OK) {
+			if ((rc = db_commit(db)) == DB_OK || rc == DB_EUNKNOWN)
+				return rc;
+		}
+		db_rollback(db);
+		if (rc > 0)
+			return rc;
+		if (rc != DB_ERR || !db_retryable(db) || try >= DB_TX_TRIES)
+			return rc == DB_ETRUNC ? DB_ETRUNC : DB_ERR;
+		log_msg(LOG_WARN, "event=tx_retry op=%s try=%u errno=%u", what,
+		    try, db_errno(db));
+		db_tx_pause(try);
+	}
 }

@@ -38,7 +38,7 @@
  * every later statement touches rows this transaction already holds, by
  * primary key, and the session runs READ COMMITTED (no gap locks; db.c).
  * A 1213/1205 or a lost connection still rolls back and reruns the whole
- * transaction (jobs_tx), a few times with a short randomized pause.
+ * transaction (db_tx, the one retry rule of db.h).
  *
  * Claim cost: the two claim queries force the narrow indexes jobs_claim
  * (status, run_at, id) and jobs_lease (status, locked_until, id), so the
@@ -48,17 +48,12 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core_sql.h"
 #include "jobs.h"
 #include "log.h"
 #include "util.h"
 
-#define JOBS_TX_TRIES		5
-#define JOBS_PRUNE_BATCH	1000
-
-#define JOBS_STR2(x) #x
-#define JOBS_STR(x) JOBS_STR2(x)
 
 /* ------------------------------------------------------------------ */
 /* The pure state machine                                              */
@@ -151,84 +146,8 @@ jobs_job_free(struct jobs_job *j)
 }
 
 /* ------------------------------------------------------------------ */
-/* Transactions                                                        */
-/* ------------------------------------------------------------------ */
-
-typedef int (*jobs_tx_fn)(struct db *, void *);
-
-/* A few milliseconds, doubling, randomized so colliding runners part. */
-static void
-jobs_tx_pause(unsigned try)
-{
-	struct timespec ts;
-	uint32_t r = 0;
-	uint64_t us;
-
-	(void)util_random(&r, sizeof(r));
-	us = (uint64_t)(1000u << (try < 8 ? try : 8)) + r % 5000;
-	ts.tv_sec = (time_t)(us / 1000000);
-	ts.tv_nsec = (long)(us % 1000000) * 1000;
-	nanosleep(&ts, NULL);
-}
-
-/*
- * Runs fn between BEGIN and COMMIT.  fn returns DB_OK to commit, DB_ERR on
- * a database error, or a positive status to roll back and return it.
- * Retryable errors (db_retryable) rerun the whole unit.
- */
-static int
-jobs_tx(struct db *db, const char *what, jobs_tx_fn fn, void *arg)
-{
-	unsigned try;
-	int rc;
-
-	for (try = 1;; try++) {
-		if (db_begin(db) != DB_OK)
-			rc = DB_ERR;
-		else if ((rc = fn(db, arg)) == DB_OK) {
-			if (db_commit(db) == DB_OK)
-				return DB_OK;
-			rc = DB_ERR;
-		}
-		db_rollback(db);
-		if (rc != DB_ERR || !db_retryable(db) || try >= JOBS_TX_TRIES)
-			return rc;
-		log_msg(LOG_WARN, "event=tx_retry op=%s try=%u errno=%u", what,
-		    try, db_errno(db));
-		jobs_tx_pause(try);
-	}
-}
-
-/* ------------------------------------------------------------------ */
 /* Claim                                                               */
 /* ------------------------------------------------------------------ */
-
-#define JOBS_CLAIM_COLUMNS \
-    "SELECT id, type, idempotency_key, attempts, max_attempts," \
-    " LENGTH(payload)," \
-    " IF(LENGTH(payload) <= " JOBS_STR(JOBS_PAYLOAD_MAX) ", payload, '')"
-
-static const char sql_claim_pending[] =
-    JOBS_CLAIM_COLUMNS
-    " FROM jobs FORCE INDEX (jobs_claim)"
-    " WHERE status = 'pending' AND run_at <= NOW(6)"
-    " ORDER BY run_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
-
-static const char sql_claim_expired[] =
-    JOBS_CLAIM_COLUMNS
-    " FROM jobs FORCE INDEX (jobs_lease)"
-    " WHERE status = 'running' AND locked_until <= NOW(6)"
-    " ORDER BY locked_until, id LIMIT ? FOR UPDATE SKIP LOCKED";
-
-/* The claimed rows' lease, JOBS_LEASE_CHUNK of them a statement (the
- * list padded by repeating an id: a fixed text, prepared once). */
-#define JOBS_LEASE_CHUNK	50
-#define JOBS_Q10		"?,?,?,?,?,?,?,?,?,?"
-static const char sql_lease[] =
-    "UPDATE jobs SET status = 'running', attempts = attempts + 1,"
-    " locked_by = ?, locked_until = NOW(6) + INTERVAL ? SECOND,"
-    " lease_token = ? WHERE id IN (" JOBS_Q10 "," JOBS_Q10 "," JOBS_Q10 ","
-    JOBS_Q10 "," JOBS_Q10 ")";
 
 struct jobs_claim_ctx {
 	const struct jobs_runner	*runner;
@@ -237,18 +156,6 @@ struct jobs_claim_ctx {
 	size_t				 n;
 	char				*payload;	/* one row's buffer */
 };
-
-/* A fresh, non-zero 63-bit fencing token. */
-static int64_t
-jobs_new_token(void)
-{
-	uint64_t t = 0;
-
-	if (util_random(&t, sizeof(t)) != 0)
-		t = util_monotonic_us() ^ ((uint64_t)rand() << 20);
-	t &= (uint64_t)INT64_MAX;
-	return t == 0 ? 1 : (int64_t)t;
-}
 
 /* Copies one fetched row into the next slot. */
 static int
@@ -277,7 +184,7 @@ jobs_claim_keep(struct jobs_claim_ctx *c, struct db_val *cols)
 }
 
 static int
-jobs_claim_select(struct db *db, struct jobs_claim_ctx *c, const char *sql)
+jobs_claim_select(struct db *db, struct jobs_claim_ctx *c, unsigned stmt)
 {
 	struct db_val arg = db_i64((int64_t)(c->max - c->n));
 	char type[JOBS_TYPE_MAX + 1], key[JOBS_KEY_MAX + 1];
@@ -292,7 +199,7 @@ jobs_claim_select(struct db *db, struct jobs_claim_ctx *c, const char *sql)
 	cols[4] = db_out_i64();
 	cols[5] = db_out_i64();
 	cols[6] = db_out_str(c->payload, JOBS_PAYLOAD_MAX + 1);
-	if (db_query(db, sql, &arg, 1, cols, 7, &cur) != DB_OK)
+	if (db_query(db, stmt, &arg, 1, cols, 7, &cur) != DB_OK)
 		return DB_ERR;
 	while (rc == DB_OK && c->n < c->max) {
 		int got = db_fetch(db, cur, cols, 7);
@@ -317,14 +224,14 @@ jobs_claim_tx(struct db *db, void *arg)
 	for (i = 0; i < c->n; i++)	/* a rerun starts from scratch */
 		jobs_job_free(&c->out[i]);
 	c->n = 0;
-	if (jobs_claim_select(db, c, sql_claim_pending) != DB_OK)
+	if (jobs_claim_select(db, c, STMT_JOBS_CLAIM_PENDING) != DB_OK)
 		return DB_ERR;
 	if (c->n < c->max &&
-	    jobs_claim_select(db, c, sql_claim_expired) != DB_OK)
+	    jobs_claim_select(db, c, STMT_JOBS_CLAIM_EXPIRED) != DB_OK)
 		return DB_ERR;
 	/* one token for this claim: fencing needs it to differ from any
 	 * other claim's, and the fenced statements also name the id */
-	token = jobs_new_token();
+	token = util_random_token();
 	for (i = 0; i < c->n; i += JOBS_LEASE_CHUNK) {
 		size_t k, m = c->n - i < JOBS_LEASE_CHUNK ? c->n - i :
 		    JOBS_LEASE_CHUNK;
@@ -334,7 +241,8 @@ jobs_claim_tx(struct db *db, void *arg)
 		p[2] = db_i64(token);
 		for (k = 0; k < JOBS_LEASE_CHUNK; k++)
 			p[3 + k] = db_i64(c->out[i + (k < m ? k : m - 1)].id);
-		if (db_exec(db, sql_lease, p, 3 + JOBS_LEASE_CHUNK, &affected,
+		if (db_exec(db, STMT_JOBS_LEASE, p, 3 + JOBS_LEASE_CHUNK,
+		    &affected,
 		    NULL) != DB_OK)
 			return DB_ERR;
 		if (affected != m) {
@@ -370,7 +278,7 @@ jobs_claim(struct db *db, const struct jobs_runner *r, struct jobs_job *out,
 	c.max = max;
 	if ((c.payload = malloc(JOBS_PAYLOAD_MAX + 1)) == NULL)
 		return DB_ERR;
-	rc = jobs_tx(db, "claim", jobs_claim_tx, &c);
+	rc = db_tx(db, "claim", jobs_claim_tx, &c);
 	free(c.payload);
 	if (rc != DB_OK) {
 		for (i = 0; i < c.n; i++)
@@ -388,36 +296,6 @@ jobs_claim(struct db *db, const struct jobs_runner *r, struct jobs_job *out,
 /* Outcomes, all fenced by the lease token                             */
 /* ------------------------------------------------------------------ */
 
-static const char sql_complete[] =
-    "UPDATE jobs SET status = 'done', locked_by = NULL,"
-    " locked_until = NULL, lease_token = NULL"
-    " WHERE id = ? AND lease_token = ?";
-
-static const char sql_retry[] =
-    "UPDATE jobs SET status = 'pending',"
-    " run_at = NOW(6) + INTERVAL ? MICROSECOND, last_error = ?,"
-    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
-    " WHERE id = ? AND lease_token = ?";
-
-static const char sql_dead[] =
-    "UPDATE jobs SET status = 'dead', last_error = ?,"
-    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
-    " WHERE id = ? AND lease_token = ?";
-
-static const char sql_dead_letter[] =
-    "INSERT INTO dead_letter_jobs (job_id, type, payload, attempts,"
-    " last_error) SELECT id, type, payload, attempts, last_error"
-    " FROM jobs WHERE id = ?";
-
-static const char sql_renew[] =
-    "UPDATE jobs SET locked_until = NOW(6) + INTERVAL ? SECOND"
-    " WHERE id = ? AND lease_token = ? AND status = 'running'";
-
-static const char sql_release[] =
-    "UPDATE jobs SET status = 'pending', attempts = GREATEST(attempts, 1) - 1,"
-    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
-    " WHERE id = ? AND lease_token = ?";
-
 struct jobs_finish_ctx {
 	const struct jobs_job		*job;
 	const struct jobs_effect	*effect;
@@ -428,11 +306,11 @@ struct jobs_finish_ctx {
 
 /* Runs one fenced UPDATE; JOBS_LEASE_LOST when it matched nothing. */
 static int
-jobs_fenced(struct db *db, const char *sql, struct db_val *p, size_t np)
+jobs_fenced(struct db *db, unsigned stmt, struct db_val *p, size_t np)
 {
 	uint64_t affected = 0;
 
-	if (db_exec(db, sql, p, np, &affected, NULL) != DB_OK)
+	if (db_exec(db, stmt, p, np, &affected, NULL) != DB_OK)
 		return DB_ERR;
 	return affected == 1 ? DB_OK : JOBS_LEASE_LOST;
 }
@@ -446,7 +324,7 @@ jobs_complete_tx(struct db *db, void *arg)
 
 	p[0] = db_i64(c->job->id);
 	p[1] = db_i64(c->job->lease_token);
-	if ((rc = jobs_fenced(db, sql_complete, p, 2)) != DB_OK)
+	if ((rc = jobs_fenced(db, STMT_JOBS_COMPLETE, p, 2)) != DB_OK)
 		return rc;
 	if (c->effect != NULL && c->effect->apply != NULL)
 		return c->effect->apply(db, c->effect->arg);
@@ -463,7 +341,7 @@ jobs_retry_tx(struct db *db, void *arg)
 	p[1] = db_cstr(c->error);
 	p[2] = db_i64(c->job->id);
 	p[3] = db_i64(c->job->lease_token);
-	return jobs_fenced(db, sql_retry, p, 4);
+	return jobs_fenced(db, STMT_JOBS_RETRY, p, 4);
 }
 
 static int
@@ -476,10 +354,10 @@ jobs_dead_tx(struct db *db, void *arg)
 	p[0] = db_cstr(c->error);
 	p[1] = db_i64(c->job->id);
 	p[2] = db_i64(c->job->lease_token);
-	if ((rc = jobs_fenced(db, sql_dead, p, 3)) != DB_OK)
+	if ((rc = jobs_fenced(db, STMT_JOBS_DEAD, p, 3)) != DB_OK)
 		return rc;
 	p[0] = db_i64(c->job->id);
-	return db_exec(db, sql_dead_letter, p, 1, NULL, NULL);
+	return db_exec(db, STMT_JOBS_DEAD_LETTER, p, 1, NULL, NULL);
 }
 
 static int
@@ -491,7 +369,7 @@ jobs_renew_tx(struct db *db, void *arg)
 	p[0] = db_i64(c->lease_seconds);
 	p[1] = db_i64(c->job->id);
 	p[2] = db_i64(c->job->lease_token);
-	return jobs_fenced(db, sql_renew, p, 3);
+	return jobs_fenced(db, STMT_JOBS_RENEW, p, 3);
 }
 
 static int
@@ -502,7 +380,7 @@ jobs_release_tx(struct db *db, void *arg)
 
 	p[0] = db_i64(c->job->id);
 	p[1] = db_i64(c->job->lease_token);
-	return jobs_fenced(db, sql_release, p, 2);
+	return jobs_fenced(db, STMT_JOBS_RELEASE, p, 2);
 }
 
 int
@@ -511,7 +389,7 @@ jobs_complete(struct db *db, const struct jobs_job *j,
 {
 	struct jobs_finish_ctx c = { .job = j, .effect = effect };
 
-	return jobs_tx(db, "complete", jobs_complete_tx, &c);
+	return db_tx(db, "complete", jobs_complete_tx, &c);
 }
 
 struct jobs_batch_ctx {
@@ -601,7 +479,7 @@ jobs_complete_batch(struct db *db, struct jobs_done *d, size_t n)
 
 	if (n == 0)
 		return DB_OK;
-	return jobs_tx(db, "complete", jobs_complete_batch_tx, &c);
+	return db_tx(db, "complete", jobs_complete_batch_tx, &c);
 }
 
 int
@@ -611,7 +489,7 @@ jobs_retry(struct db *db, const struct jobs_job *j, uint64_t delay_ms,
 	struct jobs_finish_ctx c = { .job = j, .error = error,
 	    .delay_ms = delay_ms };
 
-	return jobs_tx(db, "retry", jobs_retry_tx, &c);
+	return db_tx(db, "retry", jobs_retry_tx, &c);
 }
 
 int
@@ -619,7 +497,7 @@ jobs_dead(struct db *db, const struct jobs_job *j, const char *error)
 {
 	struct jobs_finish_ctx c = { .job = j, .error = error };
 
-	return jobs_tx(db, "dead", jobs_dead_tx, &c);
+	return db_tx(db, "dead", jobs_dead_tx, &c);
 }
 
 int
@@ -629,7 +507,7 @@ jobs_renew(struct db *db, const struct jobs_runner *r, struct jobs_job *j)
 	    .lease_seconds = r->lease_seconds };
 	int rc;
 
-	if ((rc = jobs_tx(db, "renew", jobs_renew_tx, &c)) == DB_OK)
+	if ((rc = db_tx(db, "renew", jobs_renew_tx, &c)) == DB_OK)
 		j->leased_us = util_monotonic_us();
 	return rc;
 }
@@ -639,35 +517,12 @@ jobs_release(struct db *db, const struct jobs_job *j)
 {
 	struct jobs_finish_ctx c = { .job = j };
 
-	return jobs_tx(db, "release", jobs_release_tx, &c);
+	return db_tx(db, "release", jobs_release_tx, &c);
 }
 
 /* ------------------------------------------------------------------ */
 /* Operator commands: replay and prune                                 */
 /* ------------------------------------------------------------------ */
-
-static const char sql_replay_job[] =
-    "UPDATE jobs SET status = 'pending', attempts = 0, run_at = NOW(6),"
-    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
-    " WHERE id = ? AND status = 'dead'";
-
-static const char sql_replay_letter[] =
-    "UPDATE dead_letter_jobs SET replayed_at = NOW(6)"
-    " WHERE job_id = ? AND replayed_at IS NULL";
-
-static const char sql_replay_all_jobs[] =
-    "UPDATE jobs SET status = 'pending', attempts = 0, run_at = NOW(6),"
-    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
-    " WHERE status = 'dead'";
-
-static const char sql_replay_all_letters[] =
-    "UPDATE dead_letter_jobs SET replayed_at = NOW(6)"
-    " WHERE replayed_at IS NULL";
-
-static const char sql_prune[] =
-    "DELETE FROM jobs WHERE status = 'done'"
-    " AND updated_at < NOW(6) - INTERVAL ? DAY"
-    " LIMIT " JOBS_STR(JOBS_PRUNE_BATCH);
 
 struct jobs_replay_ctx {
 	const int64_t	*ids;
@@ -687,20 +542,24 @@ jobs_replay_tx(struct db *db, void *arg)
 
 	c->replayed = 0;
 	if (c->all) {
-		if (db_exec(db, sql_replay_all_jobs, NULL, 0, &c->replayed,
+		if (db_exec(db, STMT_JOBS_REPLAY_ALL_JOBS, NULL, 0,
+		    &c->replayed,
 		    NULL) != DB_OK)
 			return DB_ERR;
-		return db_exec(db, sql_replay_all_letters, NULL, 0, NULL, NULL);
+		return db_exec(db, STMT_JOBS_REPLAY_ALL_LETTERS, NULL, 0, NULL,
+		    NULL);
 	}
 	for (i = 0; i < c->nids; i++) {
 		p = db_i64(c->ids[i]);
-		if (db_exec(db, sql_replay_job, &p, 1, &affected, NULL) != DB_OK)
+		if (db_exec(db, STMT_JOBS_REPLAY_JOB, &p, 1, &affected,
+		    NULL) != DB_OK)
 			return DB_ERR;
 		if (affected != 1) {
 			c->bad_id = c->ids[i];
 			return JOBS_NOT_FOUND;
 		}
-		if (db_exec(db, sql_replay_letter, &p, 1, NULL, NULL) != DB_OK)
+		if (db_exec(db, STMT_JOBS_REPLAY_LETTER, &p, 1, NULL,
+		    NULL) != DB_OK)
 			return DB_ERR;
 		c->replayed++;
 	}
@@ -714,7 +573,7 @@ jobs_replay(struct db *db, const int64_t *ids, size_t nids, int all,
 	struct jobs_replay_ctx c = { .ids = ids, .nids = nids, .all = all };
 	int rc;
 
-	rc = jobs_tx(db, "replay", jobs_replay_tx, &c);
+	rc = db_tx(db, "replay", jobs_replay_tx, &c);
 	*replayed = rc == DB_OK ? c.replayed : 0;
 	*bad_id = c.bad_id;
 	return rc;
@@ -729,7 +588,8 @@ jobs_prune(struct db *db, unsigned days, uint64_t *deleted)
 	/* autocommit batches: no long transaction holds the index */
 	*deleted = 0;
 	do {
-		if (db_exec(db, sql_prune, &p, 1, &affected, NULL) != DB_OK)
+		if (db_exec(db, STMT_JOBS_PRUNE, &p, 1, &affected,
+		    NULL) != DB_OK)
 			return DB_ERR;
 		*deleted += affected;
 	} while (affected == JOBS_PRUNE_BATCH);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -197,6 +198,19 @@ util_random(void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int64_t
+util_random_token(void)
+{
+	uint64_t t = 0;
+
+	/* getrandom(2) fails only without entropy at boot; the clock and the
+	 * pid still make two tokens of one host differ */
+	if (util_random(&t, sizeof(t)) != 0)
+		t = util_monotonic_us() ^ ((uint64_t)getpid() << 40);
+	t &= (uint64_t)INT64_MAX;
+	return t == 0 ? 1 : (int64_t)t;
 }
 
 void

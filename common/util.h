@@ -42,10 +42,12 @@ int util_valid_utf8_text(const char *s, size_t len, int allow_newlines);
 /* Random bytes from getrandom(2); 0 on success. */
 int util_random(void *buf, size_t len);
 
+/* A fresh, non-zero 63-bit random token (fencing tokens: a job's lease, an
+ * Idempotency-Key's owner), so it fits a signed BIGINT too. */
+int64_t util_random_token(void);
+
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void util_hex(const unsigned char *in, size_t len, char *out);
-
-
 
 /* 1 when s is an ASCII mailbox local@domain.tld we accept (RFC 5321 limits,
  * dot-atom local part, LDH domain labels, no spaces or controls). */

@@ -22,35 +22,13 @@
 #include "jobs.h"
 #include "log.h"
 #include "runner.h"
+#include "runner_sql.h"
 #include "util.h"
 
 #define DEAD_LIST_MAX	1000
 #define DEAD_IDS_MAX	1000
 #define DEAD_SHOW_MAX	(1024 * 1024)	/* payload / error shown */
 #define DEAD_ERROR_COL	200
-
-#define DEAD_LIST_COLUMNS \
-    "SELECT job_id, id, type, attempts," \
-    " DATE_FORMAT(failed_at, '%Y-%m-%d %H:%i:%s')," \
-    " LEFT(SUBSTRING_INDEX(COALESCE(last_error, ''), '\\n', 1), 200)," \
-    " COALESCE(DATE_FORMAT(replayed_at, '%Y-%m-%d %H:%i:%s'), '-')" \
-    " FROM dead_letter_jobs"
-
-static const char sql_list_open[] =
-    DEAD_LIST_COLUMNS " WHERE replayed_at IS NULL"
-    " ORDER BY failed_at, id LIMIT 1001";
-
-static const char sql_list_all[] =
-    DEAD_LIST_COLUMNS " ORDER BY failed_at, id LIMIT 1001";
-
-static const char sql_show[] =
-    "SELECT d.id, d.type, d.attempts,"
-    " DATE_FORMAT(d.failed_at, '%Y-%m-%d %H:%i:%s.%f'),"
-    " COALESCE(DATE_FORMAT(d.replayed_at, '%Y-%m-%d %H:%i:%s.%f'), '-'),"
-    " COALESCE(j.status, 'pruned'), LENGTH(d.payload),"
-    " LEFT(COALESCE(d.last_error, ''), 1048576), LEFT(d.payload, 1048576)"
-    " FROM dead_letter_jobs d LEFT JOIN jobs j ON j.id = d.job_id"
-    " WHERE d.job_id = ? ORDER BY d.id DESC LIMIT 1";
 
 /* Prints s with control characters (but newlines when keep_nl) as '?'. */
 static void
@@ -79,7 +57,8 @@ dead_list(struct db *db, int all)
 	cols[4] = db_out_str(failed, sizeof(failed));
 	cols[5] = db_out_str(error, sizeof(error));
 	cols[6] = db_out_str(replayed, sizeof(replayed));
-	if (db_query(db, all ? sql_list_all : sql_list_open, NULL, 0, cols, 7,
+	if (db_query(db, all ? STMT_DEAD_LIST_ALL : STMT_DEAD_LIST_OPEN, NULL,
+	    0, cols, 7,
 	    &cur) != DB_OK)
 		return RUNNER_EXIT_RUNTIME;
 	printf("%-10s %-8s %-26s %-8s %-19s %s%s\n", "JOB_ID", "DEAD_ID",
@@ -132,7 +111,7 @@ dead_show(struct db *db, int64_t job_id)
 	cols[6] = db_out_i64();
 	cols[7] = db_out_str(b.error, DEAD_SHOW_MAX * 4 + 1);
 	cols[8] = db_out_str(b.payload, DEAD_SHOW_MAX * 4 + 1);
-	if ((found = db_query_row(db, sql_show, &p, 1, cols, 9)) < 0)
+	if ((found = db_query_row(db, STMT_DEAD_SHOW, &p, 1, cols, 9)) < 0)
 		goto out;
 	if (found == 0) {
 		fprintf(stderr, "job-runner: dead show: no dead letter for "
@@ -220,7 +199,7 @@ runner_cmd_dead(const struct conf *conf, int argc, char **argv)
 			return dead_usage();
 	} else if (strcmp(argv[1], "replay") != 0)
 		return dead_usage();
-	db_init(&db, conf);
+	db_init(&db, conf, &runner_statements);
 	if (db_ensure(&db) != DB_OK)
 		rc = RUNNER_EXIT_RUNTIME;
 	else if (strcmp(argv[1], "list") == 0)

@@ -28,6 +28,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "runner.h"
+#include "runner_sql.h"
 #include "transport.h"
 #include "util.h"
 
@@ -61,19 +62,24 @@ out:
 	return buf;
 }
 
+static int
+exec_record_tx(struct db *db, void *arg)
+{
+	const struct jobs_effect *e = arg;
+
+	return e->apply(db, e->arg);
+}
+
 /* The handler's effect, in its own transaction. */
 static int
 exec_record(struct db *db, const struct jobs_effect *e)
 {
-	if (e->apply == NULL)
+	struct jobs_effect copy = *e;
+
+	if (copy.apply == NULL)
 		return DB_OK;
-	if (db_begin(db) != DB_OK)
-		return DB_ERR;
-	if (e->apply(db, e->arg) != DB_OK || db_commit(db) != DB_OK) {
-		db_rollback(db);
-		return DB_ERR;
-	}
-	return DB_OK;
+	return db_tx(db, "exec_record", exec_record_tx, &copy) == DB_OK ?
+	    DB_OK : DB_ERR;
 }
 
 static int
@@ -119,7 +125,7 @@ runner_cmd_exec(const struct conf *conf, int argc, char **argv)
 		return RUNNER_EXIT_RUNTIME;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	db_init(&db, conf);
+	db_init(&db, conf, &runner_statements);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.conf = conf;
 	ctx.db = &db;

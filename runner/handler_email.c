@@ -39,39 +39,14 @@
 #include "buf.h"
 #include "handler.h"
 #include "mail.h"
+#include "runner_sql.h"
 #include "util.h"
 
 #define EMAIL_SKU_MAX	(64 * 4)	/* VARCHAR(64) utf8mb4 */
 #define EMAIL_NAME_MAX	(200 * 4)	/* VARCHAR(200) utf8mb4 */
 #define EMAIL_ADDR_MAX	(254 * 4)
 
-static const char sql_order[] =
-    "SELECT email, total_cents, confirmation_sent_at IS NOT NULL"
-    " FROM orders WHERE id = ?";
-
-static const char sql_items[] =
-    "SELECT sku, name, quantity, unit_price_cents FROM order_items"
-    " WHERE order_id = ? ORDER BY product_id LIMIT 1001";
-
-#define EMAIL_CHUNK		50	/* placeholders in sql_prefetch */
 #define EMAIL_PREFETCH_ITEMS	32	/* larger orders: per-order path */
-#define EMAIL_Q10		"?,?,?,?,?,?,?,?,?,?"
-
-static const char sql_prefetch[] =
-    "SELECT o.id, o.email, o.total_cents, o.confirmation_sent_at IS NOT NULL,"
-    " i.sku, i.name, i.quantity, i.unit_price_cents"
-    " FROM orders o JOIN order_items i ON i.order_id = o.id"
-    " WHERE o.id IN (" EMAIL_Q10 "," EMAIL_Q10 "," EMAIL_Q10 ","
-    EMAIL_Q10 "," EMAIL_Q10 ")"
-    " ORDER BY o.id, i.product_id";
-
-static const char sql_stamp[] =
-    "UPDATE orders SET confirmation_sent_at = NOW(6)"
-    " WHERE id = ? AND confirmation_sent_at IS NULL";
-static const char sql_stamp_many[] =
-    "UPDATE orders SET confirmation_sent_at = NOW(6)"
-    " WHERE id IN (" EMAIL_Q10 "," EMAIL_Q10 "," EMAIL_Q10 ","
-    EMAIL_Q10 "," EMAIL_Q10 ") AND confirmation_sent_at IS NULL";
 
 struct email_item {
 	char	sku[EMAIL_SKU_MAX + 1];
@@ -101,7 +76,7 @@ email_stamp(struct db *db, int64_t order_id)
 {
 	struct db_val p = db_i64(order_id);
 
-	return db_exec(db, sql_stamp, &p, 1, NULL, NULL);
+	return db_exec(db, STMT_EMAIL_STAMP, &p, 1, NULL, NULL);
 }
 
 /* The same for a batch: EMAIL_CHUNK ids a statement, padded. */
@@ -115,7 +90,8 @@ email_stamp_many(struct db *db, const int64_t *ids, size_t n)
 		m = n - i < EMAIL_CHUNK ? n - i : EMAIL_CHUNK;
 		for (k = 0; k < EMAIL_CHUNK; k++)
 			p[k] = db_i64(ids[i + (k < m ? k : m - 1)]);
-		if (db_exec(db, sql_stamp_many, p, EMAIL_CHUNK, NULL, NULL) !=
+		if (db_exec(db, STMT_EMAIL_STAMP_MANY, p, EMAIL_CHUNK, NULL,
+		    NULL) !=
 		    DB_OK)
 			return DB_ERR;
 	}
@@ -164,7 +140,7 @@ email_load_order(struct db *db, struct email_order *o)
 	cols[0] = db_out_str(o->email, sizeof(o->email));
 	cols[1] = db_out_i64();
 	cols[2] = db_out_i64();
-	if ((rc = db_query_row(db, sql_order, &p, 1, cols, 3)) != 1)
+	if ((rc = db_query_row(db, STMT_EMAIL_ORDER, &p, 1, cols, 3)) != 1)
 		return rc;
 	o->total_cents = cols[1].i;
 	o->sent = cols[2].i != 0;
@@ -185,7 +161,7 @@ email_load_items(struct db *db, struct email_order *o)
 	cols[1] = db_out_str(row.name, sizeof(row.name));
 	cols[2] = db_out_i64();
 	cols[3] = db_out_i64();
-	if (db_query(db, sql_items, &p, 1, cols, 4, &cur) != DB_OK)
+	if (db_query(db, STMT_EMAIL_ITEMS, &p, 1, cols, 4, &cur) != DB_OK)
 		return DB_ERR;
 	while ((rc = db_fetch(db, cur, cols, 4)) == 1) {
 		if (o->nitems == MAIL_ITEMS_MAX) {
@@ -298,7 +274,7 @@ email_prefetch_chunk(const struct handler_ctx *ctx, struct email_prefetch *pf,
 	cols[5] = db_out_str(row.name, sizeof(row.name));
 	cols[6] = db_out_i64();
 	cols[7] = db_out_i64();
-	if (db_query(ctx->db, sql_prefetch, args, EMAIL_CHUNK, cols, 8,
+	if (db_query(ctx->db, STMT_EMAIL_PREFETCH, args, EMAIL_CHUNK, cols, 8,
 	    &cursor) != DB_OK)
 		return DB_ERR;
 	while ((rc = db_fetch(ctx->db, cursor, cols, 8)) == 1) {

@@ -13,6 +13,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "runner.h"
+#include "runner_sql.h"
 #include "util.h"
 
 #define PRUNE_DAYS_MAX	36500
@@ -44,7 +45,7 @@ runner_cmd_prune(const struct conf *conf, int argc, char **argv)
 	}
 	if (!have_days || optind != argc)
 		return prune_usage();
-	db_init(&db, conf);
+	db_init(&db, conf, &runner_statements);
 	if (jobs_prune(&db, (unsigned)days, &deleted) == DB_OK) {
 		log_msg(LOG_INFO, "event=prune older_than_days=%llu deleted=%llu",
 		    (unsigned long long)days, (unsigned long long)deleted);

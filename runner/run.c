@@ -52,6 +52,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "runner.h"
+#include "runner_sql.h"
 #include "transport.h"
 #include "util.h"
 
@@ -476,7 +477,7 @@ run_setup(struct run_state *s, const struct conf *conf)
 	s->defer = s->transport.idempotent;
 	if (s->defer && transport_batch(&s->transport, 1) != 0)
 		return -1;
-	db_init(&s->db, conf);
+	db_init(&s->db, conf, &runner_statements);
 	s->ctx.conf = conf;
 	s->ctx.db = &s->db;
 	s->ctx.transport = &s->transport;

@@ -70,6 +70,10 @@ CREATE TABLE IF NOT EXISTS order_items (
 -- 'in_progress') in its own short transaction before the order work starts,
 -- so a concurrent duplicate collides on the primary key; the finished
 -- response is stored byte for byte and replayed.  Rows expire after 24 h.
+-- owner_token fences the row like a job's lease_token: only the request
+-- holding the current token may record the answer or release the key, so
+-- a request that lost its link (and its named lock) and a client retry
+-- that took the key over can never both commit an order.
 CREATE TABLE IF NOT EXISTS idempotency_keys (
   idem_key         VARBINARY(255) NOT NULL,
   request_hash     BINARY(32)     NOT NULL,
@@ -77,6 +81,7 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   response_status  SMALLINT       NULL,
   response_body    MEDIUMTEXT     NULL,
   order_id         BIGINT UNSIGNED NULL,
+  owner_token      BIGINT UNSIGNED NOT NULL DEFAULT 0,
   created_at       DATETIME(6)    NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
   expires_at       DATETIME(6)    NOT NULL,
   PRIMARY KEY (idem_key),

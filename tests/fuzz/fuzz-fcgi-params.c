@@ -37,6 +37,7 @@
 #include <json-c/json.h>
 
 #include "app.h"
+#include "app_sql.h"
 #include "catalog.h"
 #include "log.h"
 
@@ -91,7 +92,7 @@ fuzz_init(void)
 	fuzz_app.cache_shared = cache_shared_create();
 	check(fuzz_app.metrics != NULL && fuzz_app.cache_shared != NULL,
 	    "init: memory");
-	db_init(&fuzz_app.db, &fuzz_conf);
+	db_init(&fuzz_app.db, &fuzz_conf, &app_statements);
 	check(cache_open(&fuzz_app.cache, &fuzz_conf, fuzz_app.cache_shared,
 	    fuzz_app.metrics) == 0, "init: cache_open");
 	http_response_init(&fuzz_res);

@@ -40,6 +40,17 @@ t_sec_sql_static() {
 }
 it_case "SQL: only literal/static statements reach the database; mysql_* query calls only in common/db.c; no SQL in printf formats" t_sec_sql_static
 
+t_sec_sql_prepare() {
+	local out
+	out=$("$top_builddir/tests/it/test-sql-prepare" "$CATALOG_CONF" 2>&1) ||
+	    fail "$out"
+	case $out in
+	*"catalog-fcgi: "*" statements prepared"*"job-runner: "*" statements prepared"*) ;;
+	*) fail "unexpected output: $out" ;;
+	esac
+}
+it_case "SQL: every statement of the core, catalog-fcgi and job-runner prepares on the real server" t_sec_sql_prepare
+
 # Problem details are literals or the `detail`/`fixed` buffers the
 # validators fill from their tables; server error text is read only in
 # common/db.c, and only to log it.

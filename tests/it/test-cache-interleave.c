@@ -22,6 +22,7 @@
 
 #include "cache.h"
 #include "conf.h"
+#include "core_sql.h"
 #include "db.h"
 #include "util.h"
 #include "cunit-main.h"
@@ -29,9 +30,15 @@
 static struct conf conf;
 static pid_t memcached_pid;
 
-static const char sql_price[] = "SELECT price_cents FROM products WHERE id = ?";
-static const char sql_bump_price[] =
-    "UPDATE products SET price_cents = price_cents + ? WHERE id = ?";
+/* This driver's own statements (db.h: ids after the core's). */
+enum { STMT_PRICE = STMT_CORE__MAX, STMT_BUMP_PRICE, STMT_TEST__MAX };
+static const char *const test_sql[] = {
+	"SELECT price_cents FROM products WHERE id = ?",
+	"UPDATE products SET price_cents = price_cents + ? WHERE id = ?",
+};
+static const struct db_statements test_statements = {
+	test_sql, STMT_CORE__MAX, STMT_TEST__MAX - STMT_CORE__MAX
+};
 
 struct side {
 	struct cache		 cache;
@@ -46,7 +53,7 @@ side_open(struct side *s, struct cache_shared *shared)
 	CU_ASSERT_FATAL(s->shared != NULL);
 	CU_ASSERT_FATAL(cache_open(&s->cache, &conf, s->shared,
 	    metrics_local()) == 0);
-	db_init(&s->db, &conf);
+	db_init(&s->db, &conf, &test_statements);
 }
 
 static void
@@ -61,7 +68,8 @@ read_price(struct side *s, int64_t id)
 {
 	struct db_val arg = db_i64(id), col = db_out_i64();
 
-	CU_ASSERT_FATAL(db_query_row(&s->db, sql_price, &arg, 1, &col, 1) == 1);
+	CU_ASSERT_FATAL(db_query_row(&s->db, STMT_PRICE, &arg, 1, &col,
+	    1) == 1);
 	return col.i;
 }
 
@@ -71,7 +79,7 @@ change_price(struct side *s, int64_t id, int64_t delta)
 	struct db_val args[2] = { db_i64(delta), db_i64(id) };
 	uint64_t n = 0;
 
-	CU_ASSERT_FATAL(db_exec(&s->db, sql_bump_price, args, 2, &n, NULL) ==
+	CU_ASSERT_FATAL(db_exec(&s->db, STMT_BUMP_PRICE, args, 2, &n, NULL) ==
 	    DB_OK);
 	CU_ASSERT_EQUAL(n, 1);
 }

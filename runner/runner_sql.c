@@ -1,0 +1,67 @@
+/*
+ * runner_sql.c: the texts of job-runner's statements (runner_sql.h).
+ */
+#include "config.h"
+
+#include "runner_sql.h"
+
+#define Q10	"?,?,?,?,?,?,?,?,?,?"
+#define Q50	Q10 "," Q10 "," Q10 "," Q10 "," Q10
+
+/* `dead list`: the first line of the error, at most 200 characters */
+#define DEAD_LIST_COLUMNS \
+    "SELECT job_id, id, type, attempts," \
+    " DATE_FORMAT(failed_at, '%Y-%m-%d %H:%i:%s')," \
+    " LEFT(SUBSTRING_INDEX(COALESCE(last_error, ''), '\\n', 1), 200)," \
+    " COALESCE(DATE_FORMAT(replayed_at, '%Y-%m-%d %H:%i:%s'), '-')" \
+    " FROM dead_letter_jobs"
+
+static const char *const runner_sql[RUNNER_STMT__MAX - STMT_CORE__MAX] = {
+#define T(id) [(id) - STMT_CORE__MAX]
+	T(STMT_EMAIL_ORDER) =
+	    "SELECT email, total_cents, confirmation_sent_at IS NOT NULL"
+	    " FROM orders WHERE id = ?",
+	T(STMT_EMAIL_ITEMS) =
+	    "SELECT sku, name, quantity, unit_price_cents FROM order_items"
+	    " WHERE order_id = ? ORDER BY product_id LIMIT 1001",
+	/* a claimed batch's orders and items, EMAIL_CHUNK orders a query */
+	T(STMT_EMAIL_PREFETCH) =
+	    "SELECT o.id, o.email, o.total_cents,"
+	    " o.confirmation_sent_at IS NOT NULL,"
+	    " i.sku, i.name, i.quantity, i.unit_price_cents"
+	    " FROM orders o JOIN order_items i ON i.order_id = o.id"
+	    " WHERE o.id IN (" Q50 ")"
+	    " ORDER BY o.id, i.product_id",
+	/* the record of the side effect, in the transaction marking the job
+	 * done */
+	T(STMT_EMAIL_STAMP) =
+	    "UPDATE orders SET confirmation_sent_at = NOW(6)"
+	    " WHERE id = ? AND confirmation_sent_at IS NULL",
+	T(STMT_EMAIL_STAMP_MANY) =
+	    "UPDATE orders SET confirmation_sent_at = NOW(6)"
+	    " WHERE id IN (" Q50 ") AND confirmation_sent_at IS NULL",
+
+	T(STMT_DEAD_LIST_OPEN) =
+	    DEAD_LIST_COLUMNS " WHERE replayed_at IS NULL"
+	    " ORDER BY failed_at, id LIMIT 1001",
+	T(STMT_DEAD_LIST_ALL) =
+	    DEAD_LIST_COLUMNS " ORDER BY failed_at, id LIMIT 1001",
+	/* the latest dead letter of a job (one per death) */
+	T(STMT_DEAD_SHOW) =
+	    "SELECT d.id, d.type, d.attempts,"
+	    " DATE_FORMAT(d.failed_at, '%Y-%m-%d %H:%i:%s.%f'),"
+	    " COALESCE(DATE_FORMAT(d.replayed_at, '%Y-%m-%d %H:%i:%s.%f'),"
+	    " '-'), COALESCE(j.status, 'pruned'), LENGTH(d.payload),"
+	    " LEFT(COALESCE(d.last_error, ''), 1048576),"
+	    " LEFT(d.payload, 1048576)"
+	    " FROM dead_letter_jobs d LEFT JOIN jobs j ON j.id = d.job_id"
+	    " WHERE d.job_id = ? ORDER BY d.id DESC LIMIT 1",
+#undef T
+};
+
+_Static_assert(EMAIL_CHUNK == 50, "Q50 above has 50 placeholders");
+_Static_assert(RUNNER_STMT__MAX <= DB_STMT_MAX, "raise DB_STMT_MAX");
+
+const struct db_statements runner_statements = {
+	runner_sql, STMT_CORE__MAX, RUNNER_STMT__MAX - STMT_CORE__MAX
+};
