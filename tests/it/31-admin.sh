@@ -247,7 +247,7 @@ adm_relink() {
 
 # The workers' database links die (as in a database restart); the next
 # writes must reconnect, never answer 503 for a link they never used.
-t_adm_stale_link() {
+adm_stale_link() {
 	local c i
 	for c in $(sql "SELECT id FROM information_schema.processlist
 	    WHERE user = 'catalog'"); do
@@ -269,4 +269,20 @@ t_adm_stale_link() {
 	done
 	adm_relink
 }
+t_adm_stale_link() { adm_stale_link; }
 it_case "writes reconnect after the database dropped every link" t_adm_stale_link
+
+# The same with the app on TCP (db.host): there a link the server dropped
+# answers its first statement with 2013 (lost during query), not 2006, and
+# START TRANSACTION must still be sent again on a new link.
+t_adm_stale_link_tcp() {
+	local rc=0
+	FIX_DB_VIA=tcp fixture_restart || fail "could not switch the app to TCP"
+	grep -q '^db.host = 127.0.0.1' "$CATALOG_CONF" || fail "catalog.conf not over TCP"
+	adm_relink
+	( adm_stale_link ) || rc=1
+	fixture_restart || rc=1
+	adm_relink
+	return $rc
+}
+it_case "the same over TCP (db.host): 2013 on a dropped link is a new link too" t_adm_stale_link_tcp

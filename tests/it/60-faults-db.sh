@@ -3,7 +3,9 @@
 # is still a 200); no order is partial; every 201 order is in the database
 # with its job; a 503 order retried with its Idempotency-Key is made
 # exactly once (201); the app recovers by itself (same master, same
-# workers).
+# workers).  Twice: with the app on the unix socket (db.socket, as the
+# stack runs it) and over TCP (db.host), where a link that died with the
+# server says 2013 on its first statement instead of 2006.
 # shellcheck source=../lib/faults.sh
 . "$top_srcdir/tests/lib/faults.sh"
 
@@ -14,11 +16,12 @@ fd_worker_pids() {
 	pgrep -P "$(cat "$FIX_DIR/run/app.pid")" | sort -n | tr '\n' ' '
 }
 
-t_fd_restart() {
-	local token prods urls p master workers restarts stock0 stock1 sold t_down0 t_down1
-	local t_up0 t_up t_ok bad u n201 _
-	fl_init fd
-	fl_cleanup fd
+# fd_restart TAG: the case, on whatever app runs now.
+fd_restart() {
+	local tag=$1 token prods urls p master workers restarts stock0 stock1 sold
+	local t_down0 t_down1 t_up0 t_up t_ok bad u n201 _
+	fl_init "$tag"
+	fl_cleanup "$tag"
 	token=${CATALOG_ADMIN_TOKEN:-$(fl_admin_token)}
 	prods=$(sql "SELECT p.id FROM products p JOIN categories c
 	  ON c.id = p.category_id WHERE c.slug = '$FD_ORDER_CAT'
@@ -39,7 +42,7 @@ t_fd_restart() {
 	workers=$(fd_worker_pids)
 	restarts=$(fl_metric catalog_worker_restarts_total)
 
-	fl_load 12 2 2 fd "$prods" "$urls"
+	fl_load 12 2 2 "$tag" "$prods" "$urls"
 	fl_mark "load starts"
 	sleep 2
 	t_down0=$(fl_now_ms)
@@ -100,25 +103,40 @@ t_fd_restart() {
 	n201=$(cat "$FL_DIR"/o.* | awk '$3 == 201' | wc -l)
 	[ "$n201" -ge 5 ] || fail "only $n201 orders made it"
 	sql "SELECT SUBSTRING_INDEX(email, '@', 1), id FROM orders
-	  WHERE email LIKE 'fd-%'" | tr '\t' ' ' | sort >"$FL_DIR/database"
+	  WHERE email LIKE '$tag-%'" | tr '\t' ' ' | sort >"$FL_DIR/database"
 	bad=$(diff "$FL_DIR/expected" "$FL_DIR/database")
 	[ -z "$bad" ] || { echo "answers (<) vs database (>), key order_id:"; echo "$bad" | head -20; return 1; }
 	echo "# $(wc -l <"$FL_DIR/database") orders in the database, each named by an answer"
 
 	# 4. no partial order, no key made twice, the stock moved by exactly
 	# what the orders hold
-	fl_check_orders fd || return 1
+	fl_check_orders "$tag" || return 1
 	stock1=$(sql "SELECT SUM(stock) FROM products WHERE id IN (${prods// /,}0)")
 	sold=$(sql "SELECT COALESCE(SUM(i.quantity), 0) FROM order_items i JOIN orders o
-	  ON o.id = i.order_id WHERE o.email LIKE 'fd-%'")
+	  ON o.id = i.order_id WHERE o.email LIKE '$tag-%'")
 	expect_eq "stock decrement vs items ordered" "$((stock0 - stock1))" "$sold" || return 1
 
 	# 5. recovered without a restart
 	expect_eq "app master pid" "$(cat "$FIX_DIR/run/app.pid")" "$master" || return 1
 	expect_eq "worker pids" "$(fd_worker_pids)" "$workers" || return 1
 	expect_eq "worker restarts" "$(fl_metric catalog_worker_restarts_total)" "$restarts" || return 1
-	fl_cleanup fd
+	fl_cleanup "$tag"
 	echo "# outage: shutdown took $((t_down1 - t_down0)) ms, restart $((t_up - t_up0)) ms, healthz 200 $((t_ok - t_up)) ms later"
 	fl_healthy
 }
+t_fd_restart() { fd_restart fd; }
 it_case "MariaDB restarted under load: only 503s while down, no partial or lost order, recovers by itself" t_fd_restart
+
+# The stack's app restarted with db.host = 127.0.0.1, db.port (its
+# catalog.conf regenerated), the case run, and the app back on the socket.
+t_fd_restart_tcp() {
+	local rc=0
+	FIX_DB_VIA=tcp fixture_restart || fail "could not switch the app to TCP"
+	grep -q '^db.host = 127.0.0.1' "$CATALOG_CONF" || fail "catalog.conf not over TCP"
+	( FIX_DB_VIA=tcp; fd_restart fdt ) || rc=1
+	fixture_restart || rc=1
+	grep -q '^db.socket = ' "$CATALOG_CONF" || { echo "catalog.conf not back on the socket"; rc=1; }
+	fl_healthy || rc=1
+	return $rc
+}
+it_case "the same over TCP (db.host): a link lost with the server is replaced, never a 503 after recovery" t_fd_restart_tcp

@@ -6,7 +6,8 @@
 # tree, and exports its DIR/env (CATALOG_URL, MYSQL_UNIX_PORT, ...).
 # fixture_down stops it and removes the directory (kept when
 # KEEP_FIXTURE=1, for post-mortems).  CATALOG_TEST_PRODUCTS sets the seed
-# size (default 500).
+# size (default 500).  MariaDB also listens on 127.0.0.1:$FIX_DB_PORT, so
+# a case can run the app over TCP (db.host) as well as the unix socket.
 
 FIX_DIR=""
 IT_N=0
@@ -25,7 +26,8 @@ fixture_free_port() {
 }
 
 fixture_stack() {
-	CATALOG_STACK_NO_BUILD=1 \
+	CATALOG_STACK_DB_PORT="$FIX_DB_PORT" \
+	    CATALOG_STACK_DB_VIA="${FIX_DB_VIA:-socket}" CATALOG_STACK_NO_BUILD=1 \
 	    CATALOG_STACK_APP="$top_builddir/app/catalog-fcgi" \
 	    CATALOG_STACK_RUNNER="$top_builddir/runner/job-runner" \
 	    CATALOG_STACK_WORKERS="${CATALOG_TEST_WORKERS:-4}" \
@@ -33,7 +35,9 @@ fixture_stack() {
 }
 
 # fixture_restart: starts again whatever component died (scripts/stack up
-# restarts only what is not running), and waits for /healthz.
+# restarts only what is not running), and waits for /healthz.  With
+# FIX_DB_VIA=tcp the app is (re)started over TCP (db.host), back on the
+# unix socket without.
 fixture_restart() {
 	fixture_stack up --dir "$FIX_DIR" --no-runner >>"$FIX_DIR.up.log" 2>&1
 }
@@ -42,7 +46,10 @@ fixture_up() {
 	local port
 	FIX_DIR=$(mktemp -d /tmp/catalog-test.XXXXXX) || return 1
 	port=$(fixture_free_port) || return 1
-	if ! CATALOG_STACK_NO_BUILD=1 \
+	# MariaDB also on TCP, for the cases that run the app over db.host
+	FIX_DB_PORT=$(fixture_free_port) || return 1
+	export FIX_DB_PORT
+	if ! CATALOG_STACK_DB_PORT="$FIX_DB_PORT" CATALOG_STACK_NO_BUILD=1 \
 	    CATALOG_STACK_APP="$top_builddir/app/catalog-fcgi" \
 	    CATALOG_STACK_RUNNER="$top_builddir/runner/job-runner" \
 	    CATALOG_STACK_WORKERS="${CATALOG_TEST_WORKERS:-4}" \
