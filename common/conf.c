@@ -5,8 +5,8 @@
  * struct conf, its kind (bounded unsigned, bounded string) and an optional
  * validator that only computes.  The parser never stores a value it has not
  * validated, and cross-key rules (db.socket versus db.host, backoff base
- * below cap, handler timeout below the lease) are checked once the whole
- * file is read.
+ * below cap, handler timeout plus a margin within the lease) are checked
+ * once the whole file is read.
  */
 #include "config.h"
 
@@ -422,11 +422,13 @@ conf_check_all(const char *name, struct conf *c, const unsigned *seen,
 		    "runner.backoff_base_ms",
 		    "must not exceed runner.backoff_cap_ms (%u)",
 		    c->runner_backoff_cap_ms);
-	if (c->runner_handler_timeout_seconds >= c->runner_lease_seconds)
+	if (c->runner_handler_timeout_seconds + CONF_LEASE_MARGIN_SECONDS >
+	    c->runner_lease_seconds)
 		return conf_error(err, errsize, name, 0,
 		    "runner.handler_timeout_seconds",
-		    "must be below runner.lease_seconds (%u)",
-		    c->runner_lease_seconds);
+		    "must be at most runner.lease_seconds - %u (%u): a job's "
+		    "lease must outlast its longest attempt",
+		    CONF_LEASE_MARGIN_SECONDS, c->runner_lease_seconds);
 	return 0;
 }
 

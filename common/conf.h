@@ -21,6 +21,14 @@
 #define CONF_EXIT 78			/* EX_CONFIG from sysexits.h */
 #define CONF_ERR_MAX 512
 #define CONF_DEFAULT_PATH SYSCONFDIR "/catalog/catalog.conf"
+/*
+ * A runner starts an attempt only while the job's lease has at least
+ * runner.handler_timeout_seconds + CONF_LEASE_MARGIN_SECONDS left (it renews
+ * first otherwise), so the longest attempt and the recording of its outcome
+ * end before anyone else may claim the job: a live runner's job is never
+ * reclaimed.  Hence handler timeout + margin <= lease.
+ */
+#define CONF_LEASE_MARGIN_SECONDS 2
 
 struct conf {
 	/* database: socket, or host + port */

@@ -15,11 +15,13 @@
 #define Q10 "?,?,?,?,?,?,?,?,?,?"
 
 /* What a claim reads of a job; a payload over JOBS_PAYLOAD_MAX is not read
- * (only its length: the job is dead at once). */
+ * (only its length: the job is dead at once).  Whether the job was ever
+ * dead-lettered tells a replay, whose attempts start from 0 again. */
 #define JOBS_CLAIM_COLUMNS \
     "SELECT id, type, idempotency_key, attempts, max_attempts," \
     " LENGTH(payload)," \
-    " IF(LENGTH(payload) <= " CORE_STR(JOBS_PAYLOAD_MAX) ", payload, '')"
+    " IF(LENGTH(payload) <= " CORE_STR(JOBS_PAYLOAD_MAX) ", payload, '')," \
+    " EXISTS (SELECT 1 FROM dead_letter_jobs d WHERE d.job_id = jobs.id)"
 
 _Static_assert(JOBS_LEASE_CHUNK == 50, "STMT_JOBS_LEASE has 5 x Q10 ids");
 

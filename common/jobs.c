@@ -169,6 +169,7 @@ jobs_claim_keep(struct jobs_claim_ctx *c, struct db_val *cols)
 	util_strlcpy(j->type, cols[1].s, sizeof(j->type));
 	util_strlcpy(j->idempotency_key, cols[2].s, sizeof(j->idempotency_key));
 	j->attempt = (unsigned)cols[3].i + 1;
+	j->replayed = cols[7].i != 0;
 	row_max = (unsigned)cols[4].i;
 	j->max_attempts = row_max == 0 || row_max > c->runner->max_attempts ?
 	    c->runner->max_attempts : row_max;
@@ -188,7 +189,7 @@ jobs_claim_select(struct db *db, struct jobs_claim_ctx *c, unsigned stmt)
 {
 	struct db_val arg = db_i64((int64_t)(c->max - c->n));
 	char type[JOBS_TYPE_MAX + 1], key[JOBS_KEY_MAX + 1];
-	struct db_val cols[7];
+	struct db_val cols[8];
 	MYSQL_STMT *cur;
 	int rc = DB_OK;
 
@@ -199,10 +200,11 @@ jobs_claim_select(struct db *db, struct jobs_claim_ctx *c, unsigned stmt)
 	cols[4] = db_out_i64();
 	cols[5] = db_out_i64();
 	cols[6] = db_out_str(c->payload, JOBS_PAYLOAD_MAX + 1);
-	if (db_query(db, stmt, &arg, 1, cols, 7, &cur) != DB_OK)
+	cols[7] = db_out_i64();
+	if (db_query(db, stmt, &arg, 1, cols, 8, &cur) != DB_OK)
 		return DB_ERR;
 	while (rc == DB_OK && c->n < c->max) {
-		int got = db_fetch(db, cur, cols, 7);
+		int got = db_fetch(db, cur, cols, 8);
 
 		if (got == 0)
 			break;

@@ -83,6 +83,7 @@ struct jobs_job {
 	char		*payload;	/* NUL-terminated; NULL if too big */
 	size_t		 payload_len;	/* the real length, even if too big */
 	unsigned	 attempt;	/* this claim's attempt number, >= 1 */
+	int		 replayed;	/* dead-lettered once and replayed */
 	unsigned	 max_attempts;	/* min(row, runner.max_attempts) */
 	int64_t		 lease_token;
 	uint64_t	 leased_us;	/* monotonic time the lease was taken */

@@ -214,11 +214,17 @@ email_render(const struct handler_ctx *ctx, const struct email_order *o,
 	return rc;
 }
 
-/* Hands the message to the transport, or prints it on a dry run. */
+/*
+ * Hands the message to the transport, or prints it on a dry run.  A first
+ * attempt of a job never replayed cannot have been delivered before; any
+ * other (and `exec`, outside the queue) may have, and says so.
+ */
 static void
-email_deliver(const struct handler_ctx *ctx, const char *key,
-    const struct buf *msg, struct handler_result *res)
+email_deliver(const struct handler_ctx *ctx, const struct jobs_job *job,
+    const char *key, const struct buf *msg, struct handler_result *res)
 {
+	unsigned flags = job->id == 0 || job->attempt > 1 || job->replayed ?
+	    TRANSPORT_MAYBE_DELIVERED : 0;
 	char token[MAIL_TOKEN_MAX + 1], why[JOBS_ERROR_MAX];
 	enum transport_result r;
 
@@ -234,7 +240,7 @@ email_deliver(const struct handler_ctx *ctx, const char *key,
 	}
 	why[0] = '\0';
 	r = ctx->transport->deliver(ctx->transport, token, msg->data, msg->len,
-	    why, sizeof(why));
+	    flags, why, sizeof(why));
 	if (r == TRANSPORT_DELIVERED)
 		res->outcome = JOBS_OUTCOME_DONE;
 	else
@@ -445,7 +451,7 @@ handler_email_run(const struct handler_ctx *ctx, const struct jobs_job *job,
 	}
 	if (email_render(ctx, &o, key, &msg, res) != 0)
 		goto out;
-	email_deliver(ctx, key, &msg, res);
+	email_deliver(ctx, job, key, &msg, res);
 	if (res->outcome == JOBS_OUTCOME_DONE && ctx->dry_run == NULL) {
 		res->effect.apply = email_stamp;
 		res->effect.apply_many = email_stamp_many;

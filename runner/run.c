@@ -5,9 +5,9 @@
  *
  *   claim a batch (jobs_claim: up to runner.batch_size due jobs, one
  *   transaction) -> let the handlers load the batch's data (one query per
- *   50 orders) -> for each job: renew the lease if a third of it is gone,
- *   run the handler, decide (jobs_decide), record the outcome -> next
- *   batch.
+ *   50 orders) -> for each job: renew the lease unless it outlasts the
+ *   longest attempt (run_lease_short), run the handler, decide
+ *   (jobs_decide), record the outcome -> next batch.
  *
  * Recording: retries and dead letters get their own fenced transaction at
  * once.  Successes, when the transport's delivery is idempotent by name
@@ -277,6 +277,24 @@ run_flush(struct run_state *s)
 	return 0;
 }
 
+/*
+ * 1 when the lease of j, taken at j->leased_us (after the claim's COMMIT,
+ * so this errs early against the database's clock), has less left than the
+ * longest attempt plus the margin for recording it (conf.h): renew first,
+ * or another runner could claim a job this runner is still delivering.
+ */
+static int
+run_lease_short(const struct run_state *s, const struct jobs_job *j,
+    uint64_t now_us)
+{
+	uint64_t need = ((uint64_t)s->conf->runner_handler_timeout_seconds +
+	    CONF_LEASE_MARGIN_SECONDS) * 1000000;
+	uint64_t lease = (uint64_t)s->runner.lease_seconds * 1000000;
+	uint64_t used = now_us - j->leased_us;
+
+	return used >= lease || lease - used < need;
+}
+
 /* One attempt of one claimed job.  -1 when the database failed. */
 static int
 run_one(struct run_state *s, struct jobs_job *j)
@@ -286,8 +304,7 @@ run_one(struct run_state *s, struct jobs_job *j)
 	uint64_t start = util_monotonic_us();
 	int rc;
 
-	if (start - j->leased_us > (uint64_t)s->runner.lease_seconds *
-	    1000000 / 3) {
+	if (run_lease_short(s, j, start)) {
 		/* the held successes share this lease's age: record them
 		 * while it is still ours */
 		if (run_flush(s) != 0)
@@ -473,6 +490,7 @@ run_setup(struct run_state *s, const struct conf *conf)
 	    (s->held_info = calloc(conf->runner_batch_size,
 	    sizeof(*s->held_info))) == NULL)
 		return -1;
+	transport_housekeeping(&s->transport);
 	/* hold successes only where a redelivery after a crash is harmless */
 	s->defer = s->transport.idempotent;
 	if (s->defer && transport_batch(&s->transport, 1) != 0)

@@ -14,16 +14,19 @@ static const struct {
 	const char	*prefix;
 	const char	*name;
 	enum transport_result (*deliver)(const struct transport *,
-			    const char *, const char *, size_t, char *, size_t);
+			    const char *, const char *, size_t, unsigned,
+			    char *, size_t);
 	enum transport_result (*sync)(const struct transport *, char *,
 			    size_t);
 	int		(*batch_mode)(struct transport *, int);
+	void		(*housekeeping)(const struct transport *);
 	int		 idempotent;
 } transports[] = {
 	{ "maildir:",	"maildir",	transport_maildir_deliver,
-	    transport_maildir_sync, transport_maildir_batch, 1 },
+	    transport_maildir_sync, transport_maildir_batch,
+	    transport_maildir_housekeeping, 1 },
 	{ "sendmail:",	"sendmail",	transport_sendmail_deliver, NULL, NULL,
-	    0 },
+	    NULL, 0 },
 };
 
 int
@@ -47,6 +50,7 @@ transport_open(struct transport *t, const char *spec, unsigned timeout_seconds,
 		t->deliver = transports[i].deliver;
 		t->sync = transports[i].sync;
 		t->batch_mode = transports[i].batch_mode;
+		t->housekeeping = transports[i].housekeeping;
 		t->idempotent = transports[i].idempotent;
 		t->timeout_seconds = timeout_seconds;
 		return 0;
@@ -62,6 +66,13 @@ transport_batch(struct transport *t, int on)
 		return t->batch_mode(t, on);
 	t->defer_sync = on;
 	return 0;
+}
+
+void
+transport_housekeeping(const struct transport *t)
+{
+	if (t->housekeeping != NULL)
+		t->housekeeping(t);
 }
 
 enum transport_result

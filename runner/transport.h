@@ -10,6 +10,9 @@
  * idempotency key (mail_key_token), which a transport that can use it for
  * de-duplication must (maildir does: exactly once).  It answers with one of
  * the three results below and, on failure, a reason in err.
+ * TRANSPORT_MAYBE_DELIVERED in its flags says an earlier attempt may have
+ * delivered this very name (a retry, a replayed job, `exec`): a transport
+ * that can recognise such a delivery must look for it.
  */
 #ifndef RUNNER_TRANSPORT_H
 #define RUNNER_TRANSPORT_H
@@ -18,6 +21,9 @@
 
 #define TRANSPORT_ARG_MAX	1024
 #define TRANSPORT_ARGV_MAX	32
+
+/* deliver() flags */
+#define TRANSPORT_MAYBE_DELIVERED	0x1
 
 enum transport_result {
 	TRANSPORT_DELIVERED = 0,
@@ -31,7 +37,7 @@ struct transport {
 	unsigned	 timeout_seconds;
 	enum transport_result (*deliver)(const struct transport *,
 			    const char *name, const char *msg, size_t len,
-			    char *err, size_t errsize);
+			    unsigned flags, char *err, size_t errsize);
 	/*
 	 * Batch mode, for transports whose delivery is idempotent by name
 	 * (maildir): a redelivery after a crash is harmless, so the caller
@@ -47,6 +53,8 @@ struct transport {
 			    size_t errsize);
 	int		(*batch_mode)(struct transport *, int on);
 	void		*batch;		/* the transport's batch state */
+	/* once per run: what a transport keeps tidy (maildir: tmp/) */
+	void		(*housekeeping)(const struct transport *);
 };
 
 /* Parses spec (mail.transport).  0, or -1 with a reason in err. */
@@ -54,13 +62,17 @@ int transport_open(struct transport *t, const char *spec,
     unsigned timeout_seconds, char *err, size_t errsize);
 
 const char *transport_result_name(enum transport_result r);
+/* Runs t->housekeeping, if any (the claim loop, once per run). */
+void transport_housekeeping(const struct transport *t);
 
 /* maildir: DIR/tmp/<name>.<host>.<pid>, fsync, link to DIR/new/<name>
- * (EEXIST: delivered before), fsync DIR/new, unlink the tmp file.  In
- * batch mode only the first step; transport_maildir_sync() does the rest
- * for the whole batch. */
+ * (EEXIST: delivered before; with TRANSPORT_MAYBE_DELIVERED also a message
+ * of that name a reader moved to DIR/cur), fsync DIR/new, unlink the tmp
+ * file.  In batch mode only the first step; transport_maildir_sync() does
+ * the rest for the whole batch. */
 enum transport_result transport_maildir_deliver(const struct transport *t,
-    const char *name, const char *msg, size_t len, char *err, size_t errsize);
+    const char *name, const char *msg, size_t len, unsigned flags,
+    char *err, size_t errsize);
 /* fsync of DIR/new: what defer_sync left out of the deliveries. */
 enum transport_result transport_maildir_sync(const struct transport *t,
     char *err, size_t errsize);
@@ -73,12 +85,18 @@ enum transport_result transport_sync(const struct transport *t, char *err,
     size_t errsize);
 /* The same on a plain directory path (unit tests). */
 enum transport_result transport_maildir_put(const char *dir, const char *name,
-    const char *msg, size_t len, char *err, size_t errsize);
+    const char *msg, size_t len, unsigned flags, char *err, size_t errsize);
+/* maildir(5): removes files in DIR/tmp untouched for more than max_age
+ * seconds (36 h in the claim loop: what a killed delivery left behind).
+ * Returns how many it removed. */
+unsigned transport_maildir_clean_tmp(const char *dir, unsigned max_age);
+void transport_maildir_housekeeping(const struct transport *t);
 
 /* sendmail: fork/exec of the command split on spaces, the message on
  * stdin, killed after timeout_seconds. */
 enum transport_result transport_sendmail_deliver(const struct transport *t,
-    const char *name, const char *msg, size_t len, char *err, size_t errsize);
+    const char *name, const char *msg, size_t len, unsigned flags,
+    char *err, size_t errsize);
 /* The sysexits mapping: waitpid(2) status -> result (pure).  exit 0
  * delivered; 75 (EX_TEMPFAIL), a signal or timed_out transient; any other
  * exit permanent. */

@@ -21,12 +21,26 @@
  * A kill at any instant leaves either no message in new/ (before 3: the
  * job is retried and writes it) or exactly one (after 3: the retry finds
  * it).  link(), not rename(), because rename() would silently replace a
- * message that is already there.  A kill between 1 and 5 leaves a tmp
- * file behind; maildir readers ignore tmp/ (clean it after 36 h, as
- * qmail's maildir(5) says).
+ * message that is already there.
+ *
+ * A READER MAY HAVE MOVED IT.  A mail client (or Dovecot) that reads
+ * new/<name> renames it cur/<name>:2,<flags>; the name before the ':' stays.
+ * So when an earlier attempt may have delivered (TRANSPORT_MAYBE_DELIVERED:
+ * a retry, a replay, `exec`), a link that succeeded is checked against cur/:
+ * another file there with our base name means the message was delivered
+ * and read meanwhile, and the link just made is taken back (by inode, so a
+ * file that is not ours is never touched).  The check comes after the link,
+ * not before it: a reader moving the first copy away can only do so before
+ * our link succeeds, so the check always sees it.  A first attempt skips
+ * the scan of cur/, which may hold many messages.
+ *
+ * A kill between 1 and 5 leaves a tmp file behind; maildir readers ignore
+ * tmp/, and transport_maildir_clean_tmp() removes files untouched for 36 h,
+ * as qmail's maildir(5) says (the claim loop runs it once per run).
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -35,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "transport.h"
@@ -152,6 +167,63 @@ maildir_make(const char *dir, char *err, size_t errsize)
 	return TRANSPORT_DELIVERED;
 }
 
+/* 1 when entry is name itself or name followed by maildir info (":2,S"). */
+static int
+maildir_same_message(const char *entry, const char *name, size_t nlen)
+{
+	return strncmp(entry, name, nlen) == 0 &&
+	    (entry[nlen] == '\0' || entry[nlen] == ':');
+}
+
+/*
+ * Looks in DIR/cur for a message named name (with any info suffix).  1 one
+ * that is not inode ours is there (delivered and read before); its inode
+ * in *theirs.  0 none.  -1 cur/ unreadable.
+ */
+static int
+maildir_in_cur(const char *dir, const char *name, ino_t ours)
+{
+	char cur[PATH_MAX];
+	struct dirent *e;
+	size_t nlen = strlen(name);
+	DIR *d;
+	int found = 0;
+
+	if (maildir_path(cur, sizeof(cur), dir, "/cur", "", "") != 0)
+		return -1;
+	if ((d = opendir(cur)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while (!found && (e = readdir(d)) != NULL)
+		if (maildir_same_message(e->d_name, name, nlen) &&
+		    e->d_ino != ours)
+			found = 1;
+	closedir(d);
+	return found;
+}
+
+/*
+ * After link(tmp, dst) made a new message: 1 when a reader had already
+ * moved an earlier delivery of it to cur/, in which case the new link is
+ * removed again (only while dst is still our inode); 0 when ours is the
+ * only one; -1 when cur/ could not be read (treated as a transient
+ * failure: the retry looks again).
+ */
+static int
+maildir_taken_back(const char *dir, const char *name, const char *dst,
+    const char *tmp)
+{
+	struct stat ours, now;
+	int rc;
+
+	if (lstat(tmp, &ours) != 0)
+		return -1;
+	if ((rc = maildir_in_cur(dir, name, ours.st_ino)) <= 0)
+		return rc;
+	if (lstat(dst, &now) == 0 && now.st_ino == ours.st_ino)
+		(void)unlink(dst);
+	return 1;
+}
+
 /*
  * Steps 1 to 5; sync_dir 0 leaves step 4 to the caller
  * (transport_maildir_sync), which must run it before recording the
@@ -159,8 +231,8 @@ maildir_make(const char *dir, char *err, size_t errsize)
  */
 static enum transport_result
 maildir_put(const char *dir, const char *name, const char *msg, size_t len,
-    int sync_dir, char *err, size_t errsize, int *keep_fd, char *tmp_out,
-    char *dst_out)
+    unsigned flags, int sync_dir, char *err, size_t errsize, int *keep_fd,
+    char *tmp_out, char *dst_out)
 {
 	char tmp[PATH_MAX], dst[PATH_MAX], newdir[PATH_MAX], suffix[320];
 	char host[256];
@@ -211,6 +283,13 @@ maildir_put(const char *dir, const char *name, const char *msg, size_t len,
 		(void)unlink(tmp);
 		return TRANSPORT_TRANSIENT;
 	}
+	if (linked == 0 && (flags & TRANSPORT_MAYBE_DELIVERED) &&
+	    maildir_taken_back(dir, name, dst, tmp) < 0) {
+		maildir_error(err, errsize, "read cur/ for", dst);
+		(void)unlink(dst);
+		(void)unlink(tmp);
+		return TRANSPORT_TRANSIENT;
+	}
 	if (sync_dir && maildir_fsync_dir(newdir) != 0) {
 		/* the message may not survive a crash: deliver again later;
 		 * the retry finds the name and succeeds */
@@ -224,10 +303,46 @@ maildir_put(const char *dir, const char *name, const char *msg, size_t len,
 
 enum transport_result
 transport_maildir_put(const char *dir, const char *name, const char *msg,
-    size_t len, char *err, size_t errsize)
+    size_t len, unsigned flags, char *err, size_t errsize)
 {
-	return maildir_put(dir, name, msg, len, 1, err, errsize, NULL, NULL,
-	    NULL);
+	return maildir_put(dir, name, msg, len, flags, 1, err, errsize, NULL,
+	    NULL, NULL);
+}
+
+unsigned
+transport_maildir_clean_tmp(const char *dir, unsigned max_age)
+{
+	char tmp[PATH_MAX], path[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	time_t now = time(NULL);
+	unsigned removed = 0;
+	DIR *d;
+
+	if (maildir_path(tmp, sizeof(tmp), dir, "/tmp", "", "") != 0 ||
+	    (d = opendir(tmp)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' ||
+		    maildir_path(path, sizeof(path), tmp, "/", e->d_name,
+		    "") != 0 || lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		/* atime too, as maildir(5) says: a file being read is kept */
+		if (now - st.st_mtime > (time_t)max_age &&
+		    now - st.st_atime > (time_t)max_age && unlink(path) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}
+
+/* tmp/ leftovers of killed deliveries: 36 hours, as maildir(5) says. */
+#define MAILDIR_TMP_MAX_AGE	(36 * 3600)
+
+void
+transport_maildir_housekeeping(const struct transport *t)
+{
+	(void)transport_maildir_clean_tmp(t->arg, MAILDIR_TMP_MAX_AGE);
 }
 
 /*
@@ -248,8 +363,10 @@ transport_maildir_put(const char *dir, const char *name, const char *msg,
 struct maildir_pending {
 	int	 fd;
 	int	 rc;		/* fsync: 0 or errno */
+	unsigned flags;		/* deliver()'s */
 	char	*tmp;
 	char	*dst;
+	char	*name;
 };
 
 struct maildir_batch {
@@ -260,6 +377,7 @@ struct maildir_batch {
 	int			 linked;	/* names not yet dir-synced */
 	int			 failed;	/* sticky until sync */
 	char			 err[256];
+	char			 dir[PATH_MAX];
 	char			 newdir[PATH_MAX];
 };
 
@@ -311,7 +429,14 @@ maildir_batch_run(struct maildir_batch *b)
 			if (rc != 0 && errno == ENOENT &&
 			    maildir_mkdir(b->newdir) == 0)
 				rc = link(q->tmp, q->dst);
-			if (rc == 0 || errno == EEXIST)
+			if (rc == 0 && (q->flags & TRANSPORT_MAYBE_DELIVERED) &&
+			    maildir_taken_back(b->dir, q->name, q->dst,
+			    q->tmp) < 0) {
+				maildir_error(b->err, sizeof(b->err),
+				    "read cur/ for", q->dst);
+				(void)unlink(q->dst);
+				b->failed = 1;
+			} else if (rc == 0 || errno == EEXIST)
 				b->linked = 1;
 			else {
 				maildir_error(b->err, sizeof(b->err), "link",
@@ -322,6 +447,7 @@ maildir_batch_run(struct maildir_batch *b)
 		(void)unlink(q->tmp);
 		free(q->tmp);
 		free(q->dst);
+		free(q->name);
 	}
 	b->n = 0;
 }
@@ -340,6 +466,7 @@ transport_maildir_batch(struct transport *t, int on)
 				(void)unlink(b->p[i].tmp);
 				free(b->p[i].tmp);
 				free(b->p[i].dst);
+				free(b->p[i].name);
 			}
 			pthread_mutex_destroy(&b->lock);
 			free(b);
@@ -355,6 +482,7 @@ transport_maildir_batch(struct transport *t, int on)
 		if (maildir_path(b->newdir, sizeof(b->newdir), t->arg, "/new",
 		    "", "") != 0)
 			b->newdir[0] = '\0';	/* deliveries fail anyway */
+		util_strlcpy(b->dir, t->arg, sizeof(b->dir));
 		t->batch = b;
 	}
 	t->defer_sync = 1;
@@ -363,7 +491,7 @@ transport_maildir_batch(struct transport *t, int on)
 
 enum transport_result
 transport_maildir_deliver(const struct transport *t, const char *name,
-    const char *msg, size_t len, char *err, size_t errsize)
+    const char *msg, size_t len, unsigned flags, char *err, size_t errsize)
 {
 	struct maildir_batch *b = t->batch;
 	struct maildir_pending *q;
@@ -372,24 +500,27 @@ transport_maildir_deliver(const struct transport *t, const char *name,
 	int fd = -1;
 
 	if (b == NULL || !t->defer_sync)
-		return maildir_put(t->arg, name, msg, len, !t->defer_sync, err,
-		    errsize, NULL, NULL, NULL);
+		return maildir_put(t->arg, name, msg, len, flags,
+		    !t->defer_sync, err, errsize, NULL, NULL, NULL);
 	if (b->n == MAILDIR_BATCH_FDS)
 		maildir_batch_run(b);	/* bounded open files */
-	r = maildir_put(t->arg, name, msg, len, 0, err, errsize, &fd, tmp,
-	    dst);
+	r = maildir_put(t->arg, name, msg, len, flags, 0, err, errsize, &fd,
+	    tmp, dst);
 	if (r != TRANSPORT_DELIVERED)
 		return r;
 	q = &b->p[b->n];
 	q->fd = fd;
 	q->rc = 0;
+	q->flags = flags;
 	q->tmp = strdup(tmp);
 	q->dst = strdup(dst);
-	if (q->tmp == NULL || q->dst == NULL) {
+	q->name = strdup(name);
+	if (q->tmp == NULL || q->dst == NULL || q->name == NULL) {
 		close(fd);
 		(void)unlink(tmp);
 		free(q->tmp);
 		free(q->dst);
+		free(q->name);
 		util_strlcpy(err, "maildir: out of memory", errsize);
 		return TRANSPORT_TRANSIENT;
 	}

@@ -212,7 +212,7 @@ sendmail_error_text(const struct sendmail_io *io, int status, int timed_out,
 
 enum transport_result
 transport_sendmail_deliver(const struct transport *t, const char *name,
-    const char *msg, size_t len, char *err, size_t errsize)
+    const char *msg, size_t len, unsigned flags, char *err, size_t errsize)
 {
 	char words[TRANSPORT_ARG_MAX], *argv[TRANSPORT_ARGV_MAX];
 	int in_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };

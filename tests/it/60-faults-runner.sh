@@ -75,11 +75,12 @@ fr_fingerprint() {
 	echo "$(stat -c '%i %s %Y' "$1") $(md5sum <"$1" | cut -d' ' -f1)"
 }
 
-# fr_check TAG ORDER_ID ATTEMPTS FINGERPRINT: the job is done after
-# ATTEMPTS attempts, the order stamped, no dead letter, and the maildir
-# holds exactly one message for it: the very file first delivered.
+# fr_check TAG ORDER_ID ATTEMPTS FINGERPRINT [SUBDIR/FILE]: the job is done
+# after ATTEMPTS attempts, the order stamped, no dead letter, and the
+# maildir holds exactly one message for it: the very file first delivered
+# (at new/order-confirmation-<id>, or where a reader moved it).
 fr_check() {
-	local tag=$1 oid=$2 n
+	local tag=$1 oid=$2 n file="$MAILDIR/${5:-new/order-confirmation-$2}"
 	expect_eq "job status/attempts" \
 	    "$(rt_count "$tag" "j.status = 'done' AND j.attempts = $3")" 1 || return 1
 	expect_eq "order stamped" "$(sql "SELECT confirmation_sent_at IS NOT NULL
@@ -88,12 +89,13 @@ fr_check() {
 	  (SELECT j.id FROM jobs j WHERE $(rt_where "$tag"))")" 0 || return 1
 	n=$(find "$MAILDIR/new" "$MAILDIR/cur" -name "order-confirmation-$oid*" 2>/dev/null | wc -l)
 	expect_eq "messages for the order in new/ and cur/" "$n" 1 || return 1
-	n=$(grep -l "^Message-ID: <order-confirmation-$oid@" "$MAILDIR"/new/* 2>/dev/null | wc -l)
+	n=$(grep -l "^Message-ID: <order-confirmation-$oid@" "$MAILDIR"/new/* \
+	    "$MAILDIR"/cur/* 2>/dev/null | wc -l)
 	expect_eq "messages with its Message-ID" "$n" 1 || return 1
 	expect_eq "left in tmp/" "$(find "$MAILDIR/tmp" -name "order-confirmation-$oid*" | wc -l)" 0 || return 1
 	expect_eq "the delivered file (inode size mtime md5)" \
-	    "$(fr_fingerprint "$MAILDIR/new/order-confirmation-$oid")" "$4" || return 1
-	rt_check_message "$MAILDIR/new/order-confirmation-$oid" "$oid" "rt$tag-1@example.com"
+	    "$(fr_fingerprint "$file")" "$4" || return 1
+	rt_check_message "$file" "$oid" "rt$tag-1@example.com"
 }
 
 # The cut connection is the only fault: the runner reconnects, runs its
@@ -132,16 +134,19 @@ it_case "runner's connection cut between delivery and commit: reconnects, commit
 # (that commit was lost), so the status check lets the handler run again;
 # the maildir transport finds the message already in new/ (link EEXIST) and
 # reports it delivered without writing another.  The first runner, resumed,
-# is fenced out (lease lost) and changes nothing.
-t_fr_cut_reclaim() {
-	local log1="$FIX_DIR/fr-reclaim-1.log" log2="$FIX_DIR/fr-reclaim-2.log"
-	local oid rpid conn fp rc _ jid
-	fl_init fr2
+# is fenced out (lease lost) and changes nothing.  With READ=1 a mail
+# client reads the message in between (new/<name> -> cur/<name>:2,S), and
+# the retry must recognise it there too.
+fr_cut_reclaim() {
+	local tag=$1 read=$2 log1="$FIX_DIR/fr-reclaim-$1-1.log"
+	local log2="$FIX_DIR/fr-reclaim-$1-2.log" oid rpid conn fp rc _ jid at
+	fl_init "fr-$tag"
 	: >"$log1"; : >"$log2"
-	rt_cleanup frb
+	rt_cleanup "$tag"
 	fr_quiet_queue "$log2" || return 1
-	rt_orders 1 frb
-	oid=$(rt_order_ids frb)
+	rt_orders 1 "$tag"
+	oid=$(rt_order_ids "$tag")
+	at="new/order-confirmation-$oid"
 	jid=$(sql "SELECT id FROM jobs WHERE idempotency_key = 'order-confirmation-$oid'")
 	fr_hold "$oid" || return 1
 	"$RUNNER" --config "$FR_CONF" run --once 2>>"$log1" &
@@ -161,6 +166,12 @@ t_fr_cut_reclaim() {
 		sleep 0.1
 	done
 	fl_mark "lease expired"
+	if [ "$read" = 1 ]; then
+		at="cur/order-confirmation-$oid:2,S"
+		mv "$MAILDIR/new/order-confirmation-$oid" "$MAILDIR/$at" ||
+		    { kill -CONT "$rpid"; wait "$rpid"; fail "could not move the message to cur/"; }
+		fl_mark "a client read it: $at"
+	fi
 	rt_run "$FR_CONF" "$log2" run --once || { kill -CONT "$rpid"; wait "$rpid"; fail "second runner failed"; }
 	fl_mark "second runner done"
 	kill -CONT "$rpid"
@@ -171,8 +182,72 @@ t_fr_cut_reclaim() {
 	    fail "second runner: no attempt 2 done: $(grep "job_id=$jid" "$log2")"
 	grep -q "job_id=$jid .*note=already_sent" "$log2" &&
 	    fail "the status check cannot have seen a stamp that was never committed"
-	fr_check frb "$oid" 2 "$fp" || return 1
+	fr_check "$tag" "$oid" 2 "$fp" "$at" || return 1
 	echo "# first runner: $(grep -o 'event=[a-z_]*' "$log1" | sort | uniq -c | tr -s ' \n' ' ')"
-	rt_cleanup frb
+	rt_cleanup "$tag"
 }
+t_fr_cut_reclaim() { fr_cut_reclaim frb 0; }
+
 it_case "runner cut off between delivery and commit past its lease: the retry delivers nothing new, job done after 2 attempts" t_fr_cut_reclaim
+
+t_fr_cut_reclaim_read() { fr_cut_reclaim frc 1; }
+it_case "the same while a mail client read the message (new/ -> cur/:2,S): still one message" t_fr_cut_reclaim_read
+
+# A live runner's job is never reclaimed.  Runner A claims two jobs at once
+# (lease 12 s, handler timeout 10 s); its sendmail takes 3 s for the first
+# message and 9.5 s for the second, each within the timeout.  A lease
+# renewed only once a third of it had passed (4 s) let the second start
+# unrenewed at 3 s and run until 12.5 s: runner B, polling meanwhile,
+# reclaimed it at 12 s and sent it again.  A now renews before any attempt
+# that the lease left could not cover (handler timeout + 2 s).
+t_fr_lease_live() {
+	local fake="$FIX_DIR/fake-sendmail-slow.sh" out="$FIX_DIR/lease-sent"
+	local conf_a conf_b log_a="$FIX_DIR/fr-lease-a.log" log_b="$FIX_DIR/fr-lease-b.log"
+	local apid oid dup _
+	rt_cleanup frl
+	: >"$log_a"; : >"$log_b"; : >"$out"
+	rm -f "$FIX_DIR/lease-count"
+	fr_quiet_queue "$log_b" || return 1
+	cat >"$fake" <<EOF
+#!/bin/sh
+# logs each message's Message-ID, then takes 3 s (1st call) or 9.5 s
+n=\$(flock "$FIX_DIR/lease-count" sh -c 'n=\$(cat "$FIX_DIR/lease-count" 2>/dev/null || echo 0); echo \$((n + 1)) | tee "$FIX_DIR/lease-count"')
+grep -m1 '^Message-ID:' >>"$out"
+if [ "\$n" = 1 ]; then sleep 3; else sleep 9.5; fi
+exit 0
+EOF
+	chmod +x "$fake"
+	conf_a=$(rt_conf lease-a "mail.transport=sendmail:$fake" \
+	    runner.lease_seconds=12 runner.handler_timeout_seconds=10 \
+	    runner.batch_size=2 runner.poll_ms=50)
+	conf_b=$(rt_conf lease-b "mail.transport=sendmail:$fake" \
+	    runner.lease_seconds=12 runner.handler_timeout_seconds=10 \
+	    runner.batch_size=1 runner.poll_ms=50)
+	rt_orders 2 frl
+	"$RUNNER" --config "$conf_a" run --once 2>>"$log_a" &
+	apid=$!
+	for _ in $(seq 1 50); do
+		[ "$(rt_count frl "j.status = 'running'")" = 2 ] && break
+		sleep 0.1
+	done
+	expect_eq "claimed together by A" "$(rt_count frl "j.status = 'running'")" 2 ||
+	    { wait "$apid"; return 1; }
+	# B polls like a second host's timer until A is done
+	while kill -0 "$apid" 2>/dev/null; do
+		rt_run "$conf_b" "$log_b" run --once || { wait "$apid"; fail "runner B failed"; }
+		sleep 0.2
+	done
+	wait "$apid" || fail "runner A exited $?"
+	for oid in $(rt_order_ids frl); do
+		expect_eq "deliveries of order $oid" \
+		    "$(grep -c "^Message-ID: <order-confirmation-$oid@" "$out")" 1
+	done
+	expect_eq "jobs done at attempt 1" \
+	    "$(rt_count frl "j.status = 'done' AND j.attempts = 1")" 2
+	dup=$(grep -h 'event=lease_lost' "$log_a" "$log_b")
+	[ -z "$dup" ] || fail "a live runner lost its lease: $dup"
+	grep -q 'event=job .*outcome=done' "$log_b" &&
+	    fail "runner B ran a job runner A still held: $(grep 'event=job' "$log_b")"
+	rt_cleanup frl
+}
+it_case "a live runner's job is never reclaimed: a slow sendmail within its timeout, a second runner polling" t_fr_lease_live

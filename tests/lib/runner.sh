@@ -66,7 +66,8 @@ rt_order_ids() {
 rt_cleanup() {
 	local id
 	for id in $(rt_order_ids "$1"); do
-		rm -f "$MAILDIR/new/order-confirmation-$id"
+		rm -f "$MAILDIR/new/order-confirmation-$id" \
+		    "$MAILDIR/cur/order-confirmation-$id:"*
 	done
 	sql "DELETE FROM dead_letter_jobs WHERE job_id IN
 	  (SELECT j.id FROM jobs j WHERE $(rt_where "$1"));

@@ -108,7 +108,8 @@ static const struct {
 	{ "mail.from = a@b.example\r\nX: y\n", "test.conf:2: expected `key = value`" },
 	{ "log.level = loud\n", "test.conf:1: log.level: bad value" },
 	{ "runner.backoff_base_ms = 5000\nrunner.backoff_cap_ms = 1000\n", "test.conf: runner.backoff_base_ms: must not exceed" },
-	{ "runner.lease_seconds = 10\nrunner.handler_timeout_seconds = 10\n", "test.conf: runner.handler_timeout_seconds: must be below" },
+	{ "runner.lease_seconds = 10\nrunner.handler_timeout_seconds = 10\n", "test.conf: runner.handler_timeout_seconds: must be at most runner.lease_seconds - 2 (10)" },
+	{ "runner.lease_seconds = 10\nrunner.handler_timeout_seconds = 9\n", "test.conf: runner.handler_timeout_seconds: must be at most runner.lease_seconds - 2 (10)" },
 	{ "db.password = \x01secret\n", "test.conf:1: db.password: bad value: contains control characters" },
 };
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cunit-main.h"
@@ -134,14 +135,14 @@ test_maildir_exactly_once(void)
 	CU_ASSERT_EQUAL_FATAL(transport_open(&t, path, 5, err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(t.name, "maildir");
 	/* the directory and its tmp/new/cur are created on first use */
-	CU_ASSERT_EQUAL(t.deliver(&t, "order-confirmation-1", "first\n", 6,
+	CU_ASSERT_EQUAL(t.deliver(&t, "order-confirmation-1", "first\n", 6, 0,
 	    err, sizeof(err)), TRANSPORT_DELIVERED);
 	snprintf(path, sizeof(path), "%s/md/new/order-confirmation-1", root);
 	CU_ASSERT_PTR_NOT_NULL(read_file(path, got, sizeof(got)));
 	CU_ASSERT_STRING_EQUAL(got, "first\n");
 	/* again, as a retry after a kill would: success, nothing replaced */
 	CU_ASSERT_EQUAL(t.deliver(&t, "order-confirmation-1", "second\n", 7,
-	    err, sizeof(err)), TRANSPORT_DELIVERED);
+	    TRANSPORT_MAYBE_DELIVERED, err, sizeof(err)), TRANSPORT_DELIVERED);
 	CU_ASSERT_PTR_NOT_NULL(read_file(path, got, sizeof(got)));
 	CU_ASSERT_STRING_EQUAL(got, "first\n");
 	snprintf(path, sizeof(path), "%s/md/new", root);
@@ -149,10 +150,101 @@ test_maildir_exactly_once(void)
 	snprintf(path, sizeof(path), "%s/md/tmp", root);
 	CU_ASSERT_EQUAL(count_entries(path), 0);
 	/* a second key is a second message */
-	CU_ASSERT_EQUAL(t.deliver(&t, "order-confirmation-2", "x", 1, err,
+	CU_ASSERT_EQUAL(t.deliver(&t, "order-confirmation-2", "x", 1, 0, err,
 	    sizeof(err)), TRANSPORT_DELIVERED);
 	snprintf(path, sizeof(path), "%s/md/new", root);
 	CU_ASSERT_EQUAL(count_entries(path), 2);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+/*
+ * A mail client read the first delivery: new/<name> became
+ * cur/<name>:2,S.  A retry that says an earlier attempt may have delivered
+ * recognises it there (no second message, in one-by-one and batch mode);
+ * a first attempt does not look (it cannot have a predecessor).
+ */
+static void
+test_maildir_read_by_a_client(void)
+{
+	char root[] = "/tmp/test-maildir.XXXXXX", path[PATH_MAX], to[PATH_MAX];
+	char err[256] = "", cmd[PATH_MAX + 16], spec[PATH_MAX];
+	struct transport t;
+	int batch;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(root));
+	snprintf(spec, sizeof(spec), "maildir:%s/md", root);
+	for (batch = 0; batch <= 1; batch++) {
+		const char *name = batch ? "order-confirmation-8" :
+		    "order-confirmation-7";
+
+		CU_ASSERT_EQUAL_FATAL(transport_open(&t, spec, 5, err,
+		    sizeof(err)), 0);
+		CU_ASSERT_EQUAL(t.deliver(&t, name, "first\n", 6, 0, err,
+		    sizeof(err)), TRANSPORT_DELIVERED);
+		snprintf(path, sizeof(path), "%s/md/new/%s", root, name);
+		snprintf(to, sizeof(to), "%s/md/cur/%s:2,S", root, name);
+		CU_ASSERT_EQUAL(rename(path, to), 0);
+		if (batch)
+			CU_ASSERT_EQUAL(transport_batch(&t, 1), 0);
+		CU_ASSERT_EQUAL(t.deliver(&t, name, "second\n", 7,
+		    TRANSPORT_MAYBE_DELIVERED, err, sizeof(err)),
+		    TRANSPORT_DELIVERED);
+		CU_ASSERT_EQUAL(transport_sync(&t, err, sizeof(err)),
+		    TRANSPORT_DELIVERED);
+		CU_ASSERT_EQUAL(access(path, F_OK), -1);
+		CU_ASSERT_EQUAL(transport_batch(&t, 0), 0);
+	}
+	snprintf(path, sizeof(path), "%s/md/new", root);
+	CU_ASSERT_EQUAL(count_entries(path), 0);
+	snprintf(path, sizeof(path), "%s/md/cur", root);
+	CU_ASSERT_EQUAL(count_entries(path), 2);
+	snprintf(path, sizeof(path), "%s/md/tmp", root);
+	CU_ASSERT_EQUAL(count_entries(path), 0);
+	/* a name that only starts like one in cur/ is another message */
+	CU_ASSERT_EQUAL(t.deliver(&t, "order-confirmation-70", "x", 1,
+	    TRANSPORT_MAYBE_DELIVERED, err, sizeof(err)), TRANSPORT_DELIVERED);
+	snprintf(path, sizeof(path), "%s/md/new", root);
+	CU_ASSERT_EQUAL(count_entries(path), 1);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+/* maildir(5): tmp/ files untouched for 36 h go; newer ones stay. */
+static void
+test_maildir_clean_tmp(void)
+{
+	char root[] = "/tmp/test-maildir.XXXXXX", path[PATH_MAX];
+	char cmd[PATH_MAX + 16];
+	struct timespec old[2];
+	int fd, i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(root));
+	snprintf(path, sizeof(path), "%s/tmp", root);
+	CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/tmp/leftover-%d", root, i);
+		fd = open(path, O_WRONLY | O_CREAT, 0600);
+		CU_ASSERT(fd >= 0);
+		close(fd);
+	}
+	old[0].tv_sec = old[1].tv_sec = time(NULL) - 37 * 3600;
+	old[0].tv_nsec = old[1].tv_nsec = 0;
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/tmp/leftover-%d", root, i);
+		CU_ASSERT_EQUAL(utimensat(AT_FDCWD, path, old, 0), 0);
+	}
+	/* 35 hours old: kept */
+	old[0].tv_sec = old[1].tv_sec = time(NULL) - 35 * 3600;
+	snprintf(path, sizeof(path), "%s/tmp/leftover-2", root);
+	CU_ASSERT_EQUAL(utimensat(AT_FDCWD, path, old, 0), 0);
+	CU_ASSERT_EQUAL(transport_maildir_clean_tmp(root, 36 * 3600), 2);
+	CU_ASSERT_EQUAL(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/tmp", root);
+	CU_ASSERT_EQUAL(count_entries(path), 1);
+	/* no maildir at all: nothing to do, no error */
+	snprintf(path, sizeof(path), "%s/none", root);
+	CU_ASSERT_EQUAL(transport_maildir_clean_tmp(path, 36 * 3600), 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	CU_ASSERT_EQUAL(system(cmd), 0);
 }
@@ -171,7 +263,7 @@ test_maildir_failures_are_transient(void)
 	CU_ASSERT(fd >= 0);
 	close(fd);
 	snprintf(path, sizeof(path), "%s/file/md", root);
-	CU_ASSERT_EQUAL(transport_maildir_put(path, "k", "m", 1, err,
+	CU_ASSERT_EQUAL(transport_maildir_put(path, "k", "m", 1, 0, err,
 	    sizeof(err)), TRANSPORT_TRANSIENT);
 	CU_ASSERT(strstr(err, "maildir: mkdir") != NULL);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
@@ -186,7 +278,7 @@ sendmail(const char *spec, unsigned timeout, const char *msg, size_t len,
 
 	if (transport_open(&t, spec, timeout, err, errsize) != 0)
 		return (enum transport_result)-1;
-	return t.deliver(&t, "name", msg, len, err, errsize);
+	return t.deliver(&t, "name", msg, len, 0, err, errsize);
 }
 
 static void
@@ -229,6 +321,10 @@ static const struct cunit_test tests[] = {
 	{ "sendmail exit status classification (sysexits)", test_classify },
 	{ "command split on spaces, no shell", test_split_argv },
 	{ "maildir: delivered once, again is success", test_maildir_exactly_once },
+	{ "maildir: a message a client moved to cur/ is not delivered again",
+	    test_maildir_read_by_a_client },
+	{ "maildir: tmp/ leftovers older than 36 h are removed",
+	    test_maildir_clean_tmp },
 	{ "maildir: errors are transient", test_maildir_failures_are_transient },
 	{ "sendmail: real commands, big input, timeout", test_sendmail_commands },
 };
