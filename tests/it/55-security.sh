@@ -32,10 +32,11 @@ t_sec_sql_static() {
 	local out
 	out=$(perl "$top_srcdir/tests/lib/sql-static.pl" "$top_srcdir"/app/*.c \
 	    "$top_srcdir"/runner/*.c "$top_srcdir"/common/*.c) || fail "$out"
-	# the checker found the database layer (not an empty match)
+	# the checker found the tables and the prepare call (not an empty
+	# match): core, catalog-fcgi and job-runner
 	case $out in
-	*db_exec*db_prepare*db_query*) ;;
-	*) fail "sql-static.pl did not find the db_* functions: $out" ;;
+	"checked 3 statement tables, 1 prepare call(s)") ;;
+	*) fail "sql-static.pl did not find the statement tables: $out" ;;
 	esac
 }
 it_case "SQL: only literal/static statements reach the database; mysql_* query calls only in common/db.c; no SQL in printf formats" t_sec_sql_static
