@@ -95,13 +95,28 @@ http_response_init(struct response *res)
 	buf_init(&res->out, HTTP_MAX_RESPONSE + HTTP_MAX_HEADERS + 256);
 }
 
+/* Empties b; gives back a capacity one large answer left behind. */
+static void
+http_buf_recycle(struct buf *b)
+{
+	size_t limit = b->limit;
+
+	if (b->cap <= HTTP_KEEP_CAPACITY) {
+		buf_reset(b);
+		return;
+	}
+	buf_free(b);
+	buf_init(b, limit);
+}
+
 void
 http_response_reset(struct response *res)
 {
 	res->status = 0;
 	res->content_type = NULL;
 	buf_reset(&res->headers);
-	buf_reset(&res->body);
+	http_buf_recycle(&res->body);
+	http_buf_recycle(&res->out);
 }
 
 void

@@ -24,7 +24,11 @@
 #include "metrics.h"
 
 #define HTTP_MAX_BODY		(64 * 1024)
-#define HTTP_MAX_RESPONSE	(4 * 1024 * 1024)
+/* The largest answer (the category list is the only one that grows with
+ * the data: 100k categories of 100 characters fit); buffers grown past
+ * HTTP_KEEP_CAPACITY for one answer are given back after it. */
+#define HTTP_MAX_RESPONSE	(64 * 1024 * 1024)
+#define HTTP_KEEP_CAPACITY	(256 * 1024)
 #define HTTP_MAX_HEADERS	1024
 
 enum http_method {

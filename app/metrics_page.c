@@ -100,6 +100,9 @@ metrics_page(struct app *app, struct request *req, struct response *res,
 	counter(b, "catalog_cache_invalidation_failures_total",
 	    "Bumps that did not reach memcached (server flushed on return).",
 	    metrics_get(&m->cache_invalidation_failures));
+	counter(b, "catalog_cache_oversized_total",
+	    "Answers served uncached: larger than cache.item_size_max.",
+	    metrics_get(&m->cache_oversized));
 	counter(b, "catalog_db_errors_total", "Database errors.",
 	    metrics_get(&m->db_errors));
 	counter(b, "catalog_worker_restarts_total",

@@ -23,6 +23,8 @@
 #define CACHE_LOCK_TTL		5	/* seconds a loader may hold lk:<key> */
 #define CACHE_GRACE_MAX		300	/* seconds a stale copy is kept */
 #define CACHE_HEADER_MAX	64
+/* memcached's item header, CAS and suffix, within cache.item_size_max */
+#define CACHE_ITEM_OVERHEAD	128
 
 int
 cache_key_valid(const char *key, size_t len)
@@ -406,6 +408,16 @@ cache_unlock(struct cache *c, struct cache_entry *e)
 		    (size_t)n, 0);
 }
 
+/* 1 when a value of vlen bytes under a key of klen cannot be an item. */
+static int
+cache_oversized(const struct cache *c, size_t klen, size_t vlen)
+{
+	size_t max = c->conf->cache_item_size_max;
+
+	return max < CACHE_ITEM_OVERHEAD || klen + vlen > max -
+	    CACHE_ITEM_OVERHEAD;
+}
+
 void
 cache_store(struct cache *c, struct cache_entry *e, const char *body,
     size_t len)
@@ -424,8 +436,18 @@ cache_store(struct cache *c, struct cache_entry *e, const char *body,
 	i = cache_server_of(c, e->key, strlen(e->key));
 	n = snprintf(header, sizeof(header), "CV1 %" PRIu64 " %s\n",
 	    util_now_ms() + (uint64_t)ttl * 1000, e->etag);
-	if (n < 0 || (size_t)n >= sizeof(header) ||
-	    (v = malloc((size_t)n + len)) == NULL) {
+	if (n < 0 || (size_t)n >= sizeof(header)) {
+		cache_unlock(c, e);
+		return;
+	}
+	if (cache_oversized(c, strlen(e->key), (size_t)n + len)) {
+		/* served uncached; memcached would refuse it, and a refusal
+		 * is not the server's fault (no breaker) */
+		metrics_add(&c->metrics->cache_oversized, 1);
+		cache_unlock(c, e);
+		return;
+	}
+	if ((v = malloc((size_t)n + len)) == NULL) {
 		cache_unlock(c, e);
 		return;
 	}
@@ -436,7 +458,12 @@ cache_store(struct cache *c, struct cache_entry *e, const char *body,
 	rc = memcached_set(c->mc, e->key, strlen(e->key), v, (size_t)n + len,
 	    (time_t)(ttl + grace), 0);
 	free(v);
-	if (!cache_ok(rc))
+	if (rc == MEMCACHED_E2BIG || rc == MEMCACHED_SERVER_ERROR) {
+		/* the server's limit is below cache.item_size_max, or it is
+		 * full of unevictable items: it answered, so no breaker */
+		metrics_add(&c->metrics->cache_oversized, 1);
+		cache_unlock(c, e);
+	} else if (!cache_ok(rc))
 		cache_fail(c, i, rc, "set");
 	else
 		cache_unlock(c, e);

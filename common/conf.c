@@ -67,6 +67,7 @@ static const struct conf_key conf_keys[] = {
 	U("cache.ttl_seconds",	cache_ttl_seconds,	1, 2592000),
 	U("cache.timeout_ms",	cache_timeout_ms,	1, 10000),
 	U("cache.retry_seconds", cache_retry_seconds,	1, 3600),
+	U("cache.item_size_max", cache_item_size_max,	1024, 1073741824),
 	S("http.admin_token",	http_admin_token,	conf_check_token),
 	S("app.listen",		app_listen,		conf_check_listen),
 	U("app.workers",	app_workers,		1, 256),
@@ -112,6 +113,7 @@ conf_defaults(struct conf *c)
 	    sizeof(c->cache_servers));
 	c->cache_ttl_seconds = 300;
 	c->cache_timeout_ms = 100;
+	c->cache_item_size_max = 1048576;
 	c->cache_retry_seconds = 2;
 	util_strlcpy(c->app_listen, "/run/catalog/app.sock",
 	    sizeof(c->app_listen));

@@ -45,6 +45,7 @@ struct conf {
 	unsigned	cache_ttl_seconds;
 	unsigned	cache_timeout_ms;	/* per memcached call */
 	unsigned	cache_retry_seconds;	/* circuit breaker open time */
+	unsigned	cache_item_size_max;	/* memcached's -I */
 
 	/* http */
 	char		http_admin_token[256];

@@ -48,6 +48,7 @@ struct metrics {
 	uint64_t	cache_stampede_waits;	/* waited for another loader */
 	uint64_t	cache_invalidations;
 	uint64_t	cache_invalidation_failures;
+	uint64_t	cache_oversized;	/* answers too big to cache */
 	uint64_t	db_errors;
 	uint64_t	http_requests[METRICS_ROUTES][METRICS_STATUS_CLASSES];
 	uint64_t	http_duration_bucket[METRICS_BUCKETS];	/* cumulative at read */

@@ -203,3 +203,39 @@ t_db_down() {
 	expect_eq "reconnected" "$STATUS" 200
 }
 it_case "database down: hits served, misses 503, reconnects by itself" t_db_down
+
+# An answer larger than memcached's item limit (cache.item_size_max, 1 MiB
+# by default): 2,600 categories of 100 four-byte characters make a list of
+# about 1.2 MB.  It is served uncached, 200 every time, counted; the set
+# memcached would refuse is never sent, so no breaker opens.
+t_oversized_uncached() {
+	local before errors stock len
+	sql "INSERT INTO categories (slug, name)
+	  SELECT CONCAT('big-', seq),
+	  REPEAT(CONVERT(X'F09D849E' USING utf8mb4), 100) FROM seq_1_to_2600" ||
+	    fail "could not insert the categories"
+	# the list's namespace moves on (the rows above bypassed the API)
+	stock=$(sql "SELECT stock FROM products WHERE id = 1")
+	http PATCH /api/products/1 -H "Authorization: Bearer $CATALOG_ADMIN_TOKEN" \
+	    -H 'Content-Type: application/json' --data-binary "{\"stock\":$stock}"
+	expect_eq patch "$STATUS" 200 || return 1
+	before=$(metric catalog_cache_oversized_total)
+	errors=$(metric catalog_cache_errors_total)
+	for _ in 1 2; do
+		http GET /api/categories
+		expect_eq status "$STATUS" 200 || return 1
+		expect_eq x-cache "$(header x-cache)" MISS || return 1
+		len=$(printf '%s' "$BODY" | wc -c)
+		[ "$len" -gt 1048576 ] || fail "the list is only $len bytes"
+		expect_eq count "$(json 'len([c for c in j["items"] if c["slug"].startswith("big-")])')" 2600 || return 1
+	done
+	expect_eq "counted" "$(metric catalog_cache_oversized_total)" $((before + 2)) || return 1
+	expect_eq "no cache error" "$(metric catalog_cache_errors_total)" "$errors" || return 1
+	http GET /healthz
+	expect_eq healthz "$BODY" '{"status":"ok","db":"ok","cache":"ok"}' || return 1
+	sql "DELETE FROM categories WHERE slug LIKE 'big-%'"
+	http PATCH /api/products/1 -H "Authorization: Bearer $CATALOG_ADMIN_TOKEN" \
+	    -H 'Content-Type: application/json' --data-binary "{\"stock\":$stock}"
+	expect_eq "patch after" "$STATUS" 200
+}
+it_case "an answer over memcached's item limit: 200 uncached every time, counted, no breaker" t_oversized_uncached
