@@ -33,7 +33,15 @@
 #include "master.h"
 #include "util.h"
 
-static volatile sig_atomic_t worker_stop;
+/* Set by the main thread (after sigwait, not in a handler), read by every
+ * accept loop: an atomic, not a volatile (ThreadSanitizer found the race). */
+static int worker_stop;
+
+static int
+worker_stopping(void)
+{
+	return __atomic_load_n(&worker_stop, __ATOMIC_SEQ_CST);
+}
 
 struct worker_thread {
 	pthread_t	 tid;
@@ -97,9 +105,9 @@ worker_thread_main(void *arg)
 	/* connect now so the first request does not pay for it; failure is
 	 * fine, db_ensure() retries on every request */
 	db_ensure(&t->app.db);
-	while (!worker_stop) {
+	while (!worker_stopping()) {
 		if (FCGX_Accept_r(&t->fcgi) < 0) {
-			if (worker_stop)
+			if (worker_stopping())
 				break;
 			usleep(10000);	/* accept failed: do not spin */
 			continue;
@@ -165,7 +173,7 @@ worker_wait_and_drain(struct worker_thread *threads, unsigned n)
 	sigaddset(&set, SIGINT);
 	while (sigwait(&set, &sig) != 0)
 		;
-	worker_stop = 1;
+	__atomic_store_n(&worker_stop, 1, __ATOMIC_SEQ_CST);
 	FCGX_ShutdownPending();
 	deadline = util_monotonic_us() + MASTER_DRAIN_SECONDS * 1000000ULL;
 	do {
@@ -233,7 +241,7 @@ worker_main(const struct conf *conf, int listen_fd, unsigned index,
 	}
 	goto join;
 stop:
-	worker_stop = 1;
+	__atomic_store_n(&worker_stop, 1, __ATOMIC_SEQ_CST);
 	FCGX_ShutdownPending();
 	for (i = 0; i < started; i++)
 		pthread_kill(threads[i].tid, SIGUSR1);
