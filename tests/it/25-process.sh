@@ -19,7 +19,8 @@ t_spawn_fcgi() {
 	pid=$!
 	for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
 	out=$(fcgi_get "$sock" /healthz)
-	kill -TERM "$pid"; wait "$pid"
+	kill -TERM "$pid" || fail "the app is gone before SIGTERM"
+	wait "$pid" || fail "exit status $? after SIGTERM"
 	grep -q 'source=inherited fd=0' "$FIX_DIR/log/spawned.log" ||
 	    fail "did not use the inherited socket"
 	printf '%s\n' "$out" | grep -q '"db":"ok"' || fail "no health answer: $out"
@@ -35,7 +36,8 @@ t_socket_activation() {
 	pid=$!
 	for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
 	out=$(fcgi_get "$sock" /api/products/1)
-	kill -TERM "$pid"; wait "$pid"
+	kill -TERM "$pid" || fail "the app is gone before SIGTERM"
+	wait "$pid" || fail "exit status $? after SIGTERM"
 	grep -q 'source=systemd fd=3' "$FIX_DIR/log/activated.log" ||
 	    fail "did not use the activated socket"
 	printf '%s\n' "$out" | grep -q '"id":1,' || fail "no product: $out"
@@ -52,7 +54,7 @@ t_sigterm_drains() {
 	[ "$(pgrep -P "$pid" | wc -l)" -eq "$(awk '$1 == "app.workers" { print $3 }' "$conf")" ] ||
 	    fail "worker count"
 	t0=$(date +%s%N)
-	kill -TERM "$pid"
+	kill -TERM "$pid" || fail "the app is gone before SIGTERM"
 	wait "$pid" || rc=$?
 	expect_eq "exit status" "$rc" 0
 	[ $((($(date +%s%N) - t0) / 1000000)) -lt 5000 ] || fail "slow stop"

@@ -37,15 +37,15 @@ t_ord_created() {
 	    {"product_id":10,"quantity":2,"unit_price_cents":1},
 	    {"product_id":11,"quantity":1}]}' \
 	    -H 'Content-Type: application/json; charset=utf-8'
-	expect_eq status "$STATUS" 201 || return 1
-	expect_eq type "$(header content-type)" application/json || return 1
+	expect_eq status "$STATUS" 201
+	expect_eq type "$(header content-type)" application/json
 	id=$(json 'j["id"]')
-	expect_eq location "$(header location)" "/api/orders/$id" || return 1
-	expect_eq body "$BODY" "{\"id\":$id,\"status\":\"created\",\"email\":\"buyer@example.com\",\"total_cents\":$want,\"items\":[{\"product_id\":10,\"quantity\":2,\"unit_price_cents\":$p10},{\"product_id\":11,\"quantity\":1,\"unit_price_cents\":$p11}]}" || return 1
+	expect_eq location "$(header location)" "/api/orders/$id"
+	expect_eq body "$BODY" "{\"id\":$id,\"status\":\"created\",\"email\":\"buyer@example.com\",\"total_cents\":$want,\"items\":[{\"product_id\":10,\"quantity\":2,\"unit_price_cents\":$p10},{\"product_id\":11,\"quantity\":1,\"unit_price_cents\":$p11}]}"
 	after=$(sql "SELECT stock FROM products WHERE id = 10")
-	expect_eq stock "$after" $((before - 2)) || return 1
-	expect_eq "db total" "$(sql "SELECT total_cents FROM orders WHERE id = $id")" "$want" || return 1
-	expect_eq items "$(sql "SELECT COUNT(*) FROM order_items WHERE order_id = $id")" 2 || return 1
+	expect_eq stock "$after" $((before - 2))
+	expect_eq "db total" "$(sql "SELECT total_cents FROM orders WHERE id = $id")" "$want"
+	expect_eq items "$(sql "SELECT COUNT(*) FROM order_items WHERE order_id = $id")" 2
 	expect_eq job "$(sql "SELECT type, payload, status, max_attempts FROM jobs
 	    WHERE idempotency_key = 'order-confirmation-$id'")" \
 	    "$(printf 'order_confirmation_email\t{"order_id":%s}\tpending\t5' "$id")"
@@ -55,20 +55,20 @@ it_case "order: 201, Location, DB prices, stock taken, one job row" t_ord_create
 t_ord_get() {
 	local id
 	ord_post "{\"email\":\"get@example.com\",\"items\":[$(ord_item 12 3)]}"
-	expect_eq status "$STATUS" 201 || return 1
+	expect_eq status "$STATUS" 201
 	id=$(json 'j["id"]')
 	http GET "/api/orders/$id" -H "$(ord_admin)"
-	expect_eq status "$STATUS" 200 || return 1
+	expect_eq status "$STATUS" 200
 	expect_eq fields "$(json '(j["id"], j["status"], j["email"], j["confirmation"], len(j["items"]), j["items"][0]["quantity"], j["created_at"][-1])')" \
-	    "($id, 'created', 'get@example.com', 'pending', 1, 3, 'Z')" || return 1
+	    "($id, 'created', 'get@example.com', 'pending', 1, 3, 'Z')"
 	sql "UPDATE jobs SET status = 'dead' WHERE idempotency_key = 'order-confirmation-$id'"
 	http GET "/api/orders/$id" -H "$(ord_admin)"
-	expect_eq dead "$(json 'j["confirmation"]')" dead || return 1
+	expect_eq dead "$(json 'j["confirmation"]')" dead
 	sql "UPDATE jobs SET status = 'done' WHERE idempotency_key = 'order-confirmation-$id'"
 	http GET "/api/orders/$id" -H "$(ord_admin)"
-	expect_eq sent "$(json 'j["confirmation"]')" sent || return 1
+	expect_eq sent "$(json 'j["confirmation"]')" sent
 	http GET /api/orders/999999999 -H "$(ord_admin)"
-	expect_eq missing "$STATUS" 404 || return 1
+	expect_eq missing "$STATUS" 404
 	http GET "/api/orders/$id"
 	expect_eq "no token" "$STATUS" 401
 }
@@ -77,9 +77,9 @@ it_case "GET /api/orders/{id}: items and confirmation pending/dead/sent, 404" t_
 t_ord_merge() {
 	local id
 	ord_post "{\"email\":\"m@example.com\",\"items\":[$(ord_item 13 2),$(ord_item 14 1),$(ord_item 13 3)]}"
-	expect_eq status "$STATUS" 201 || return 1
+	expect_eq status "$STATUS" 201
 	expect_eq items "$(json '[(i["product_id"], i["quantity"]) for i in j["items"]]')" \
-	    "[(13, 5), (14, 1)]" || return 1
+	    "[(13, 5), (14, 1)]"
 	ord_post "{\"email\":\"m@example.com\",\"items\":[$(ord_item 13 600),$(ord_item 13 401)]}"
 	expect_eq "sum over 1000" "$STATUS" 400
 }
@@ -90,8 +90,8 @@ t_ord_stock_conflict() {
 	sql "UPDATE products SET stock = 1 WHERE id = 15"
 	before=$(ord_state)
 	ord_post "{\"email\":\"s@example.com\",\"items\":[$(ord_item 10 1),$(ord_item 15 2)]}"
-	expect_eq status "$STATUS" 409 || return 1
-	expect_eq type "$(header content-type)" application/problem+json || return 1
+	expect_eq status "$STATUS" 409
+	expect_eq type "$(header content-type)" application/problem+json
 	expect_eq "nothing changed" "$(ord_state)" "$before"
 }
 it_case "order: not enough stock is 409 and nothing changes" t_ord_stock_conflict
@@ -100,8 +100,8 @@ t_ord_unknown_product() {
 	local before
 	before=$(ord_state)
 	ord_post "{\"email\":\"u@example.com\",\"items\":[$(ord_item 10 1),$(ord_item 987654321 1)]}"
-	expect_eq status "$STATUS" 422 || return 1
-	expect_eq problem "$(json 'j["status"]')" 422 || return 1
+	expect_eq status "$STATUS" 422
+	expect_eq problem "$(json 'j["status"]')" 422
 	expect_eq "nothing changed" "$(ord_state)" "$before"
 }
 it_case "order: unknown product is 422 and nothing changes" t_ord_unknown_product
@@ -110,10 +110,10 @@ t_ord_fresh_stock() {
 	local stock
 	http GET /api/products/16
 	http GET /api/products/16
-	expect_eq cached "$(header x-cache)" HIT || return 1
+	expect_eq cached "$(header x-cache)" HIT
 	stock=$(sql "SELECT stock FROM products WHERE id = 16")
 	ord_post "{\"email\":\"f@example.com\",\"items\":[$(ord_item 16 4)]}"
-	expect_eq status "$STATUS" 201 || return 1
+	expect_eq status "$STATUS" 201
 	http GET /api/products/16
 	expect_eq "stock after order" "$(json 'j["stock"]')" $((stock - 4))
 }
@@ -124,10 +124,11 @@ it_case "order: the product's stock is fresh right after the 201" t_ord_fresh_st
 # that transaction back, so db_tx runs the whole unit again on a new link,
 # which waits out the lock: 201, and exactly one order, stock taken once.
 t_ord_atomic_kill() {
-	local before after conn="" tmp i locker email="k$ORD_RUN@example.com"
+	local before after conn="" tmp i locker client code email="k$ORD_RUN@example.com"
 	before=$(sql "SELECT GROUP_CONCAT(stock ORDER BY id) FROM products
 	    WHERE id IN (11, 17)")
 	tmp=$(mktemp)
+	it_defer "rm -f $tmp"
 	mariadb -uroot --socket="$MYSQL_UNIX_PORT" "$MYSQL_DATABASE" -e \
 	    "START TRANSACTION; SELECT id FROM products WHERE id = 17 FOR UPDATE;
 	     SELECT SLEEP(2) AS locker_sleep; ROLLBACK;" >/dev/null 2>&1 &
@@ -137,22 +138,23 @@ t_ord_atomic_kill() {
 	    -H "$ORD_J" --data-binary \
 	    "{\"email\":\"$email\",\"items\":[$(ord_item 11 1),$(ord_item 17 1)]}" \
 	    "$CATALOG_URL/api/orders" >"$tmp" &
+	client=$!
 	for i in $(seq 1 40); do
 		conn=$(sql "SELECT id FROM information_schema.processlist
 		    WHERE user = 'catalog' AND info LIKE '%FOR UPDATE%' LIMIT 1")
 		[ -n "$conn" ] && break
 		sleep 0.05
 	done
-	[ -n "$conn" ] && sql "KILL CONNECTION $conn"
-	wait $!
-	wait "$locker" 2>/dev/null
-	[ -n "$conn" ] || { rm -f "$tmp"; fail "the app never waited on the lock"; }
-	expect_eq status "$(cat "$tmp")" 201 || { rm -f "$tmp"; return 1; }
-	rm -f "$tmp"
+	[ -n "$conn" ] || fail "the app never waited on the lock"
+	sql "KILL CONNECTION $conn"
+	wait "$client" || fail "curl exited $?"
+	wait "$locker" || fail "the locking session exited $?"
+	code=$(cat "$tmp")
+	expect_eq status "$code" 201
 	grep -Eq 'event=tx_retry op=order try=1 errno=(2013|1927)' \
 	    "$FIX_DIR/log/app.log" || fail "no rerun after the killed link logged"
 	expect_eq "one order" "$(sql "SELECT COUNT(*) FROM orders
-	    WHERE email = '$email'")" 1 || return 1
+	    WHERE email = '$email'")" 1
 	after=$(sql "SELECT GROUP_CONCAT(stock + 1 ORDER BY id) FROM products
 	    WHERE id IN (11, 17)")
 	expect_eq "stock taken once" "$after" "$before"
@@ -162,16 +164,17 @@ it_case "order: a link killed mid-transaction reruns the unit on a new link, one
 # A lock held past innodb_lock_wait_timeout (5 s): the app's first try
 # times out (1205), the whole transaction runs again and succeeds.
 t_ord_lock_timeout_retry() {
-	local n
+	local n locker
 	n=$(sql "SELECT COUNT(*) FROM orders")
 	mariadb -uroot --socket="$MYSQL_UNIX_PORT" "$MYSQL_DATABASE" -e \
 	    "START TRANSACTION; SELECT id FROM products WHERE id = 18 FOR UPDATE;
 	     SELECT SLEEP(6); ROLLBACK;" >/dev/null 2>&1 &
+	locker=$!
 	sleep 0.3
 	ord_post "{\"email\":\"t@example.com\",\"items\":[$(ord_item 18 1)]}"
-	wait
-	expect_eq status "$STATUS" 201 || return 1
-	expect_eq "one order" "$(sql "SELECT COUNT(*) FROM orders")" $((n + 1)) || return 1
+	wait "$locker" || fail "the locking session exited $?"
+	expect_eq status "$STATUS" 201
+	expect_eq "one order" "$(sql "SELECT COUNT(*) FROM orders")" $((n + 1))
 	grep -q 'event=tx_retry op=order try=1 errno=1205' "$FIX_DIR/log/app.log" ||
 	    fail "no retry logged"
 }
@@ -182,16 +185,16 @@ t_ord_idem_replay() {
 	b="{\"email\":\"i@example.com\",\"items\":[$(ord_item 18 1)]}"
 	n=$(sql "SELECT COUNT(*) FROM orders")
 	ord_post "$b" -H "Idempotency-Key: replay-1-$ORD_RUN"
-	expect_eq first "$STATUS" 201 || return 1
+	expect_eq first "$STATUS" 201
 	body=$BODY loc=$(header location)
 	ord_post "$b" -H "Idempotency-Key: replay-1-$ORD_RUN"
-	expect_eq replay "$STATUS" 201 || return 1
-	expect_eq "same bytes" "$BODY" "$body" || return 1
-	expect_eq "same location" "$(header location)" "$loc" || return 1
-	expect_eq "one order" "$(sql "SELECT COUNT(*) FROM orders")" $((n + 1)) || return 1
+	expect_eq replay "$STATUS" 201
+	expect_eq "same bytes" "$BODY" "$body"
+	expect_eq "same location" "$(header location)" "$loc"
+	expect_eq "one order" "$(sql "SELECT COUNT(*) FROM orders")" $((n + 1))
 	ord_post "{\"email\":\"i@example.com\",\"items\":[$(ord_item 18 2)]}" \
 	    -H "Idempotency-Key: replay-1-$ORD_RUN"
-	expect_eq "different body" "$STATUS" 422 || return 1
+	expect_eq "different body" "$STATUS" 422
 	expect_eq "still one order" "$(sql "SELECT COUNT(*) FROM orders")" $((n + 1))
 }
 it_case "Idempotency-Key: replay byte for byte, different body 422" t_ord_idem_replay
@@ -201,11 +204,11 @@ t_ord_idem_refusal() {
 	sql "UPDATE products SET stock = 0 WHERE id = 19"
 	b="{\"email\":\"r@example.com\",\"items\":[$(ord_item 19 1)]}"
 	ord_post "$b" -H "Idempotency-Key: refusal-1-$ORD_RUN"
-	expect_eq first "$STATUS" 409 || return 1
+	expect_eq first "$STATUS" 409
 	body=$BODY
 	sql "UPDATE products SET stock = 100 WHERE id = 19"
 	ord_post "$b" -H "Idempotency-Key: refusal-1-$ORD_RUN"
-	expect_eq "replayed refusal" "$STATUS:$BODY" "409:$body" || return 1
+	expect_eq "replayed refusal" "$STATUS:$BODY" "409:$body"
 	ord_post "$b" -H "Idempotency-Key: refusal-2-$ORD_RUN"
 	expect_eq "new key" "$STATUS" 201
 }
@@ -215,12 +218,12 @@ t_ord_idem_expired() {
 	local b
 	b="{\"email\":\"e@example.com\",\"items\":[$(ord_item 18 1)]}"
 	ord_post "$b" -H "Idempotency-Key: expiring-1-$ORD_RUN"
-	expect_eq first "$STATUS" 201 || return 1
+	expect_eq first "$STATUS" 201
 	sql "UPDATE idempotency_keys SET expires_at = NOW(6) - INTERVAL 1 SECOND
 	    WHERE idem_key = 'expiring-1-$ORD_RUN'"
 	ord_post "{\"email\":\"e2@example.com\",\"items\":[$(ord_item 18 1)]}" \
 	    -H "Idempotency-Key: expiring-1-$ORD_RUN"
-	expect_eq "expired key is new" "$STATUS" 201 || return 1
+	expect_eq "expired key is new" "$STATUS" 201
 	expect_eq email "$(json 'j["email"]')" e2@example.com
 }
 it_case "Idempotency-Key: an expired key counts as absent" t_ord_idem_expired
@@ -238,10 +241,9 @@ t_ord_idem_concurrent() {
 	wait
 	codes=$(cat "$dir"/*.code | tr -d '\n' | fold -w3 | sort | uniq -c | tr -s ' ')
 	rm -rf "$dir"
-	expect_eq "one order" "$(sql "SELECT COUNT(*) FROM orders")" $((n + 1)) || return 1
+	expect_eq "one order" "$(sql "SELECT COUNT(*) FROM orders")" $((n + 1))
 	if echo "$codes" | grep -qv -e ' 201$' -e ' 409$'; then
 		fail "answers: $codes"
-		return 1
 	fi
 	echo "$codes" | grep -q ' 201$' || fail "no 201 among: $codes"
 }
@@ -341,13 +343,13 @@ t_ord_bad_inputs() {
 		http POST /api/orders "${args[@]}"
 		if [ "$STATUS" != "$want" ] ||
 		    [ "$(header content-type)" != application/problem+json ] ||
-		    [ "$(json 'j["status"]' 2>/dev/null)" != "$want" ]; then
+		    [ "$(json_try 'j["status"]' 2>/dev/null)" != "$want" ]; then
 			echo "row ${row:0:90}: got $STATUS $(header content-type) ${BODY:0:120}"
 			bad=1
 		fi
 	done
 	rm -f "$file"
-	expect_eq "nothing written" "$(ord_state)" "$before" || return 1
-	return $bad
+	expect_eq "nothing written" "$(ord_state)" "$before"
+	[ "$bad" = 0 ] || fail "bad inputs answered wrongly (above)"
 }
 it_case "order: every bad input is its exact 4xx problem, nothing written" t_ord_bad_inputs

@@ -15,11 +15,11 @@ t_rm_maildir_once() {
 	for o in $(rt_order_ids ma); do
 		f="$MAILDIR/new/order-confirmation-$o"
 		[ -f "$f" ] || rt_fail "no message for order $o"
-		rt_check_message "$f" "$o" "$(sql "SELECT email FROM orders WHERE id = $o")" || return 1
+		rt_check_message "$f" "$o" "$(sql "SELECT email FROM orders WHERE id = $o")"
 	done
 	expect_eq "stamped" "$(sql "SELECT COUNT(*) FROM orders
-	  WHERE email LIKE 'rtma-%' AND confirmation_sent_at IS NOT NULL")" 3 || return 1
-	expect_eq "done" "$(rt_count ma "j.status = 'done' AND j.attempts = 1")" 3 || return 1
+	  WHERE email LIKE 'rtma-%' AND confirmation_sent_at IS NOT NULL")" 3
+	expect_eq "done" "$(rt_count ma "j.status = 'done' AND j.attempts = 1")" 3
 	grep -q 'event=run_summary mode=once .*claimed=[1-9][0-9]* done=[1-9]' "$log" || rt_fail "no summary line"
 	# a second job for a confirmed order sends nothing (status check)
 	o=$(rt_order_ids ma | head -1)
@@ -27,7 +27,7 @@ t_rm_maildir_once() {
 	sql "INSERT INTO jobs (type, payload, idempotency_key) VALUES
 	  ('order_confirmation_email', '{\"order_id\":$o}', 'rt-ma-again')"
 	rt_run "$RM_CONF" "$log" run --once || rt_fail "run --once failed"
-	expect_eq "again done" "$(sql "SELECT status FROM jobs WHERE idempotency_key = 'rt-ma-again'")" done || return 1
+	expect_eq "again done" "$(sql "SELECT status FROM jobs WHERE idempotency_key = 'rt-ma-again'")" done
 	grep -q 'outcome=done .*note=already_sent' "$log" || rt_fail "no already_sent note"
 	[ ! -e "$MAILDIR/new/order-confirmation-$o" ] || rt_fail "sent twice"
 	[ ! -e "$MAILDIR/new/rt-ma-again" ] || rt_fail "sent twice under the new key"
@@ -55,12 +55,12 @@ EOF
 	    runner.backoff_base_ms=1 runner.backoff_cap_ms=10)
 	rt_orders 1 mt
 	o=$(rt_order_ids mt)
-	rt_drain "$conf" "$log" mt || return 1
-	expect_eq "job" "$(rt_count mt "j.status = 'done' AND j.attempts = 3")" 1 || return 1
-	expect_eq "retry lines" "$(grep -c "outcome=retry .*error=\"sendmail: exit 75: try later\"" "$log")" 2 || return 1
+	rt_drain "$conf" "$log" mt
+	expect_eq "job" "$(rt_count mt "j.status = 'done' AND j.attempts = 3")" 1
+	expect_eq "retry lines" "$(grep -c "outcome=retry .*error=\"sendmail: exit 75: try later\"" "$log")" 2
 	grep -q 'attempt=3/5 outcome=done' "$log" || rt_fail "no done on attempt 3"
-	rt_check_message "$FIX_DIR/fake-75.out" "$o" "rtmt-1@example.com" || return 1
-	expect_eq "stamped" "$(sql "SELECT confirmation_sent_at IS NOT NULL FROM orders WHERE id = $o")" 1 || return 1
+	rt_check_message "$FIX_DIR/fake-75.out" "$o" "rtmt-1@example.com"
+	expect_eq "stamped" "$(sql "SELECT confirmation_sent_at IS NOT NULL FROM orders WHERE id = $o")" 1
 	rt_cleanup mt
 }
 it_case "sendmail exiting 75 twice then 0: two retries, then done" t_rm_sendmail_tempfail
@@ -77,15 +77,15 @@ t_rm_sendmail_fails_then_replay() {
 	rt_run "$conf" "$log" run --once || rt_fail "run --once failed"
 	id=$(sql "SELECT id FROM jobs WHERE idempotency_key = 'order-confirmation-$o'")
 	expect_eq "job" "$(sql "SELECT status, attempts, last_error FROM jobs WHERE id = $id")" \
-	    "dead	1	sendmail: exit 1: no such user" || return 1
+	    "dead	1	sendmail: exit 1: no such user"
 	expect_eq "dead letter" "$(sql "SELECT attempts, last_error, replayed_at IS NULL
-	  FROM dead_letter_jobs WHERE job_id = $id")" "1	sendmail: exit 1: no such user	1" || return 1
-	expect_eq "not stamped" "$(sql "SELECT confirmation_sent_at IS NULL FROM orders WHERE id = $o")" 1 || return 1
+	  FROM dead_letter_jobs WHERE job_id = $id")" "1	sendmail: exit 1: no such user	1"
+	expect_eq "not stamped" "$(sql "SELECT confirmation_sent_at IS NULL FROM orders WHERE id = $o")" 1
 	# the operator fixes the transport and replays
 	"$RUNNER" --config "$RM_CONF" dead replay "$id" >/dev/null 2>>"$log" || rt_fail "replay failed"
 	rt_run "$RM_CONF" "$log" run --once || rt_fail "run --once failed"
-	expect_eq "after replay" "$(sql "SELECT status, attempts FROM jobs WHERE id = $id")" "done	1" || return 1
-	rt_check_message "$MAILDIR/new/order-confirmation-$o" "$o" "rtmf-1@example.com" || return 1
+	expect_eq "after replay" "$(sql "SELECT status, attempts FROM jobs WHERE id = $id")" "done	1"
+	rt_check_message "$MAILDIR/new/order-confirmation-$o" "$o" "rtmf-1@example.com"
 	rt_cleanup mf
 }
 it_case "sendmail exiting 1: dead letter at once; replay delivers it" t_rm_sendmail_fails_then_replay
@@ -101,17 +101,17 @@ t_rm_exec() {
 	    order_confirmation_email - --dry-run 2>>"$log") || rt_fail "dry run failed"
 	printf '%s\n' "$out" | grep -q "^Subject: Your order #$o$" || rt_fail "no message printed"
 	[ ! -e "$MAILDIR/new/order-confirmation-$o" ] || rt_fail "dry run delivered"
-	expect_eq "dry run stamps nothing" "$(sql "SELECT confirmation_sent_at IS NULL FROM orders WHERE id = $o")" 1 || return 1
+	expect_eq "dry run stamps nothing" "$(sql "SELECT confirmation_sent_at IS NULL FROM orders WHERE id = $o")" 1
 	echo "{\"order_id\": $o}" >"$FIX_DIR/rm-exec.json"
 	"$RUNNER" --config "$RM_CONF" exec order_confirmation_email "$FIX_DIR/rm-exec.json" 2>>"$log" ||
 	    rt_fail "exec failed"
-	rt_check_message "$MAILDIR/new/order-confirmation-$o" "$o" "rtme-1@example.com" || return 1
-	expect_eq "exec stamps" "$(sql "SELECT confirmation_sent_at IS NOT NULL FROM orders WHERE id = $o")" 1 || return 1
+	rt_check_message "$MAILDIR/new/order-confirmation-$o" "$o" "rtme-1@example.com"
+	expect_eq "exec stamps" "$(sql "SELECT confirmation_sent_at IS NOT NULL FROM orders WHERE id = $o")" 1
 	echo '{"order_id": ' | "$RUNNER" --config "$RM_CONF" exec order_confirmation_email - 2>>"$log" || rc=$?
-	expect_eq "malformed exit" "$rc" 1 || return 1
+	expect_eq "malformed exit" "$rc" 1
 	rc=0
 	echo '{}' | "$RUNNER" --config "$RM_CONF" exec no_such_type - 2>>"$log" || rc=$?
-	expect_eq "unknown type exit" "$rc" 1 || return 1
+	expect_eq "unknown type exit" "$rc" 1
 	grep -q 'event=exec type=no_such_type outcome=permanent error="unknown job type"' "$log" ||
 	    rt_fail "no exec error line"
 	rt_cleanup me

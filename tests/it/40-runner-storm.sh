@@ -12,12 +12,6 @@ RS_CONF1=$(rt_conf storm1 runner.lease_seconds=5 \
     runner.handler_timeout_seconds=2 runner.poll_ms=20 runner.batch_size=1 \
     runner.backoff_base_ms=1 runner.backoff_cap_ms=10)
 
-# rs_start CONF LOG: a runner in --loop in the background; prints its pid.
-rs_start() {
-	"$RUNNER" --config "$1" run --loop 2>>"$2" &
-	echo $!
-}
-
 t_rs_kill_storm() {
 	local log="$FIX_DIR/rs-storm.log" pids=() i k kills=0 end o dups
 	rt_cleanup ks
@@ -45,10 +39,10 @@ t_rs_kill_storm() {
 		wait "${pids[i]}" 2>/dev/null
 	done
 	echo "# $kills kills; $(rt_count ks "j.status = 'running'") jobs left running by the dead"
-	rt_drain "$RS_CONF" "$log" ks || return 1
-	expect_eq "done" "$(rt_count ks "j.status = 'done'")" 200 || return 1
+	rt_drain "$RS_CONF" "$log" ks
+	expect_eq "done" "$(rt_count ks "j.status = 'done'")" 200
 	expect_eq "stamped" "$(sql "SELECT COUNT(*) FROM orders WHERE email LIKE 'rtks-%'
-	  AND confirmation_sent_at IS NOT NULL")" 200 || return 1
+	  AND confirmation_sent_at IS NOT NULL")" 200
 	for o in $(rt_order_ids ks); do
 		[ -f "$MAILDIR/new/order-confirmation-$o" ] || rt_fail "no message for order $o"
 	done
@@ -69,8 +63,8 @@ t_rs_hammer() {
 		    run --once --max-runtime 30 2>"$FIX_DIR/rs-hammer-$i.log" & pids+=($!)
 	done
 	for i in "${pids[@]}"; do wait "$i" || rt_fail "a runner failed"; done
-	rt_drain "$RS_CONF" "$FIX_DIR/rs-hammer-drain.log" hm || return 1
-	expect_eq "done once each" "$(rt_count hm "j.status = 'done' AND j.attempts = 1")" 400 || return 1
+	rt_drain "$RS_CONF" "$FIX_DIR/rs-hammer-drain.log" hm
+	expect_eq "done once each" "$(rt_count hm "j.status = 'done' AND j.attempts = 1")" 400
 	bad=$(grep -hE 'errno=(1213|1205)|tx_retry|[Dd]eadlock|lock wait|event=lease_lost' "$FIX_DIR"/rs-hammer-*.log)
 	[ -z "$bad" ] || rt_fail "lock trouble: $bad"
 	echo "# jobs per runner: $(grep -c 'outcome=done' "$FIX_DIR"/rs-hammer-[0-9].log | cut -d: -f2 | tr '\n' ' ')"

@@ -9,7 +9,7 @@ t_order_to_mailbox() {
 	sql "UPDATE products SET stock = 100 WHERE id IN (30, 31)"
 	http POST /api/orders -H 'Content-Type: application/json' \
 	    -d "{\"email\":\"$email\",\"items\":[{\"product_id\":30,\"quantity\":2},{\"product_id\":31,\"quantity\":1}]}"
-	expect_eq "order" "$STATUS" 201 || return 1
+	expect_eq "order" "$STATUS" 201
 	id=$(json 'j["id"]')
 	expect_eq "job row" "$(sql "SELECT COUNT(*) FROM jobs WHERE idempotency_key = 'order-confirmation-$id' AND status = 'pending'")" 1
 	for i in 1 2 3; do
@@ -18,7 +18,8 @@ t_order_to_mailbox() {
 		[ "$(sql "SELECT status FROM jobs WHERE idempotency_key = 'order-confirmation-$id'")" = done ] && break
 	done
 	expect_eq "job done" "$(sql "SELECT status FROM jobs WHERE idempotency_key = 'order-confirmation-$id'")" done
-	"$RUNNER" --config "$CATALOG_CONF" run --once 2>>"$log"	# nothing twice
+	"$RUNNER" --config "$CATALOG_CONF" run --once 2>>"$log" ||	# nothing twice
+	    fail "second run --once exited $?"
 	files=$(grep -lr "^Message-ID: <order-confirmation-$id@" "$MAILDIR/new" "$MAILDIR/cur" 2>/dev/null | wc -l)
 	expect_eq "messages for the order" "$files" 1
 	http GET "/api/orders/$id" -H "Authorization: Bearer $CATALOG_ADMIN_TOKEN"
@@ -29,7 +30,7 @@ t_order_to_mailbox() {
 	    FROM order_items i WHERE i.order_id = $id ORDER BY i.product_id" >"$FIX_DIR/e2e-lines"
 	sql "SELECT FORMAT(total_cents / 100, 2, 'en_US') FROM orders WHERE id = $id" >"$FIX_DIR/e2e-total"
 	python3 - "$MAILDIR/new/order-confirmation-$id" "$id" "$email" \
-	    "$FIX_DIR/e2e-lines" "$FIX_DIR/e2e-total" <<'PY' || return 1
+	    "$FIX_DIR/e2e-lines" "$FIX_DIR/e2e-total" <<'PY' || fail "the message does not match the database"
 import email, email.policy, email.utils, sys
 path, oid, to, lines, total = sys.argv[1:6]
 m = email.message_from_bytes(open(path, "rb").read(), policy=email.policy.default)

@@ -32,11 +32,11 @@ t_ops_keys_documented() {
 			    missing="$missing catalog.conf.5:$key:range=$lo..$hi"
 		fi
 	done < <(ops_conf_table)
-	[ "$n" -ge 20 ] || fail "parsed only $n keys from common/conf.c" || return 1
-	[ -z "$missing" ] || fail "undocumented:$missing" || return 1
+	[ "$n" -ge 20 ] || fail "parsed only $n keys from common/conf.c"
+	[ -z "$missing" ] || fail "undocumented:$missing"
 	# and nothing documented that the code does not have
 	for key in $(grep -oE '^\| `[a-z_]+\.[a-z_]+` \|' "$doc" | tr -d '|` '); do
-		ops_conf_table | grep -q "^$key " || fail "CONFIGURATION.md documents unknown key $key" || return 1
+		ops_conf_table | grep -q "^$key " || fail "CONFIGURATION.md documents unknown key $key"
 	done
 }
 it_case "every key of common/conf.c is in CONFIGURATION.md, catalog.conf(5) and the example, with its range" t_ops_keys_documented
@@ -57,7 +57,7 @@ t_ops_defaults_documented() {
 		grep -q "^#$key = $value\$" "$ex" || bad="$bad example:$key=$value"
 	done < <(sed -n '/^conf_defaults(/,/^}/p' "$top_srcdir/common/conf.c" |
 	    sed -nE 's/^[[:space:]]*c->([a-z_]+) = ([0-9]+);.*/\1 \2/p')
-	[ -z "$bad" ] || fail "defaults differ from conf_defaults():$bad" || return 1
+	[ -z "$bad" ] || fail "defaults differ from conf_defaults():$bad"
 }
 it_case "integer defaults in CONFIGURATION.md and the example match conf_defaults()" t_ops_defaults_documented
 
@@ -67,17 +67,17 @@ it_case "integer defaults in CONFIGURATION.md and the example match conf_default
 # it), so its absence only skips that half.
 t_ops_man_render() {
 	local page out
-	command -v man >/dev/null || fail "man not installed (scripts/deps installs man-db)" || return 1
+	command -v man >/dev/null || fail "man not installed (scripts/deps installs man-db)"
 	for page in catalog-fcgi.8 job-runner.8 catalog.conf.5; do
 		out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 \
 		    -l "$top_srcdir/man/$page" 2>&1 >/dev/null) ||
-		    fail "man -l $page failed: $out" || return 1
-		[ -z "$out" ] || fail "man -l $page: $out" || return 1
+		    fail "man -l $page failed: $out"
+		[ -z "$out" ] || fail "man -l $page: $out"
 		LC_ALL=C.UTF-8 MANWIDTH=80 man -E UTF-8 -l "$top_srcdir/man/$page" 2>/dev/null |
-		    grep -q 'SYNOPSIS\|DESCRIPTION' || fail "man -l $page rendered no sections" || return 1
+		    grep -q 'SYNOPSIS\|DESCRIPTION' || fail "man -l $page rendered no sections"
 		if command -v mandoc >/dev/null; then
 			out=$(mandoc -T lint -W warning "$top_srcdir/man/$page" 2>&1) ||
-			    fail "mandoc -T lint $page: $out" || return 1
+			    fail "mandoc -T lint $page: $out"
 		fi
 	done
 	command -v mandoc >/dev/null || echo "# mandoc not installed: lint not run"
@@ -88,7 +88,7 @@ it_case "man -l renders each man page without warnings" t_ops_man_render
 t_ops_readme_links() {
 	local f
 	for f in API CONFIGURATION DEPLOYMENT OPERATIONS; do
-		grep -q "(docs/$f.md)" "$top_srcdir/README.md" || fail "README.md does not link docs/$f.md" || return 1
+		grep -q "(docs/$f.md)" "$top_srcdir/README.md" || fail "README.md does not link docs/$f.md"
 	done
 }
 it_case "README.md links every document in docs/" t_ops_readme_links

@@ -7,18 +7,19 @@
 ops_make_var() {
 	printf 'ops-print-%%:\n\t@echo $($*)\n' | (cd "$top_builddir" &&
 	    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory \
-	    -f Makefile -f - "ops-print-$1" 2>/dev/null)
+	    -f Makefile -f - "ops-print-$1" 2>/dev/null) ||
+	    fail "cannot read make variable $1"
 }
 
 t_ops_make_install() {
 	local d out f version sbindir sysconfdir pkgdatadir mandir docdir
-	d=$(mktemp -d /tmp/catalog-install.XXXXXX) || return 1
+	d=$(mktemp -d /tmp/catalog-install.XXXXXX) || fail "mktemp"
+	it_defer "rm -rf $d"
 	# MAKEFLAGS from an enclosing `make check -jN` names jobserver fds this
 	# shell does not have; install needs nothing built (check built it).
 	if ! out=$(cd "$top_builddir" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 	    make -s install DESTDIR="$d" 2>&1); then
-		rm -rf "$d"
-		fail "make install failed: $out" || return 1
+		fail "make install failed: $out"
 	fi
 	sbindir=$(ops_make_var sbindir)
 	sysconfdir=$(ops_make_var sysconfdir)
@@ -26,7 +27,7 @@ t_ops_make_install() {
 	mandir=$(ops_make_var mandir)
 	docdir=$(ops_make_var docdir)
 	[ -n "$sbindir" ] && [ -n "$pkgdatadir" ] && [ -n "$mandir" ] ||
-	    { rm -rf "$d"; fail "cannot read the install directories from the Makefile"; return 1; }
+	    fail "cannot read the install directories from the Makefile"
 	for f in \
 	    "$sbindir/catalog-fcgi" "$sbindir/job-runner" \
 	    "$sysconfdir/catalog/catalog.conf.example" \
@@ -44,28 +45,27 @@ t_ops_make_install() {
 	    "$pkgdatadir/cron/crontab.example" \
 	    "$docdir/API.md" "$docdir/CONFIGURATION.md" \
 	    "$docdir/DEPLOYMENT.md" "$docdir/OPERATIONS.md"; do
-		[ -s "$d$f" ] || { rm -rf "$d"; fail "not installed: $f"; return 1; }
+		[ -s "$d$f" ] || fail "not installed: $f"
 	done
 	[ -x "$d$sbindir/catalog-fcgi" ] && [ -x "$d$sbindir/job-runner" ] ||
-	    { rm -rf "$d"; fail "binaries not executable"; return 1; }
+	    fail "binaries not executable"
 	# the installed binaries are this build's
 	version=$(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Makefile")
-	out=$("$d$sbindir/job-runner" --version)
-	[ "$out" = "job-runner $version" ] || { rm -rf "$d"; fail "installed job-runner --version: $out"; return 1; }
+	out=$("$d$sbindir/job-runner" --version) || fail "installed job-runner --version exited $?"
+	[ "$out" = "job-runner $version" ] || fail "installed job-runner --version: $out"
 	# nothing outside the configured prefixes (no /lib/systemd, /etc/cron.d)
 	out=$(cd "$d" && find . -type f | grep -v -e "^\.$sbindir/" \
 	    -e "^\.$sysconfdir/catalog/" -e "^\.$mandir/" -e "^\.$pkgdatadir/" \
 	    -e "^\.$docdir/")
-	rm -rf "$d"
-	[ -z "$out" ] || fail "installed outside the expected directories: $out" || return 1
+	[ -z "$out" ] || fail "installed outside the expected directories: $out"
 }
 it_case "make install DESTDIR lays out binaries, config example, man pages, sql, nginx, systemd, cron, docs" t_ops_make_install
 
 t_ops_version() {
 	local version
 	version=$(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Makefile")
-	[ -n "$version" ] || fail "no PACKAGE_VERSION in the Makefile" || return 1
-	expect_eq "catalog-fcgi --version" "$("$APP" --version)" "catalog-fcgi $version" || return 1
+	[ -n "$version" ] || fail "no PACKAGE_VERSION in the Makefile"
+	expect_eq "catalog-fcgi --version" "$("$APP" --version)" "catalog-fcgi $version"
 	expect_eq "job-runner --version" "$("$RUNNER" --version)" "job-runner $version"
 }
 it_case "--version prints the package version" t_ops_version
@@ -78,25 +78,31 @@ t_ops_example_loads() {
 	# the alternatives (db.host/db.port instead of db.socket, sendmail
 	# instead of maildir) stay commented
 	sed -e 's/^#\([a-z][a-z_]*\.[a-z_]* =\)/\1/' "$ex" |
-	    grep -v -e '^db\.host' -e '^db\.port' -e '^mail\.transport = sendmail' >"$conf"
+	    grep -v -e '^db\.host' -e '^db\.port' -e '^mail\.transport = sendmail' >"$conf" ||
+	    fail "cannot write $conf"
 	"$RUNNER" --config "$conf" prune 2>"$conf.err" || rc=$?
-	expect_eq "exit status with the example (64 = config fine)" "$rc" 64 ||
-	    { cat "$conf.err"; return 1; }
+	is_eq "$rc" 64 ||
+	    fail "exit status with the example: $rc, want 64 (config fine): $(cat "$conf.err")"
 	# and the alternatives load on their own
-	sed -e 's/^#\(db\.host\)/\1/' -e 's/^#\(db\.port\)/\1/' "$ex" >"$conf"
+	sed -e 's/^#\(db\.host\)/\1/' -e 's/^#\(db\.port\)/\1/' "$ex" >"$conf" ||
+	    fail "cannot write $conf"
 	rc=0
 	"$RUNNER" --config "$conf" prune 2>"$conf.err" || rc=$?
-	expect_eq "exit status with db.host + db.port" "$rc" 64 || { cat "$conf.err"; return 1; }
-	grep '^#mail\.transport = sendmail' "$ex" | sed 's/^#//' >"$conf"
+	is_eq "$rc" 64 ||
+	    fail "exit status with db.host + db.port: $rc, want 64: $(cat "$conf.err")"
+	grep '^#mail\.transport = sendmail' "$ex" | sed 's/^#//' >"$conf" ||
+	    fail "no sendmail transport in the example"
 	rc=0
 	"$RUNNER" --config "$conf" prune 2>"$conf.err" || rc=$?
-	expect_eq "exit status with the sendmail transport" "$rc" 64 || { cat "$conf.err"; return 1; }
+	is_eq "$rc" 64 ||
+	    fail "exit status with the sendmail transport: $rc, want 64: $(cat "$conf.err")"
 }
 it_case "dist/catalog.conf.example loads with every key uncommented" t_ops_example_loads
 
 # systemd-analyze verify checks unit syntax and directives; the binaries
 # are not installed at /usr/sbin on a build host and the man pages are not
-# indexed, so those two complaints are filtered out (and --man=no).
+# indexed, so those two complaints are filtered out (and --man=no); its
+# exit status is that of the complaints, so only its output counts.
 t_ops_units_verify() {
 	local out
 	command -v systemd-analyze >/dev/null || { echo "# systemd-analyze not installed: not checked"; return 0; }
@@ -105,6 +111,6 @@ t_ops_units_verify() {
 	    ./job-runner.timer ./job-runner-loop.service 2>&1 |
 	    grep -v -e 'is not executable: No such file or directory' \
 	        -e 'Failed to prepare filename' -e '^$')
-	[ -z "$out" ] || fail "systemd-analyze verify: $out" || return 1
+	[ -z "$out" ] || fail "systemd-analyze verify: $out"
 }
 it_case "the systemd units pass systemd-analyze verify" t_ops_units_verify

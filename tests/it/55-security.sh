@@ -22,7 +22,7 @@ sec_app_sql() {
 # sec_no_server_text WHAT: the last body is a problem that carries no SQL
 # and no database error text.
 sec_no_server_text() {
-	expect_eq "$1: type" "$(header content-type)" application/problem+json || return 1
+	expect_eq "$1: type" "$(header content-type)" application/problem+json
 	if printf '%s\n' "$BODY" | grep -Eiq 'select |insert |update |delete |sql|mysql|mariadb|duplicate entry|foreign key|constraint|errno|syntax'; then
 		fail "$1: server text in the problem: $BODY"
 	fi
@@ -63,7 +63,7 @@ t_sec_problem_sources() {
 		print "$ARGV: http_problem(..., $a)\n"
 		    unless $a =~ /^"/ || $a =~ /^(detail|fixed)$/ ||
 		    $a =~ /^const char \*detail$/;
-	    }' "$top_srcdir"/app/*.c)
+	    }' "$top_srcdir"/app/*.c) || fail "perl exited $?"
 	[ -z "$bad" ] || fail "problem detail from an unexpected source: $bad"
 	bad=$(grep -n 'mysql_error\|mysql_stmt_error\|mysql_sqlstate' \
 	    "$top_srcdir"/app/*.c "$top_srcdir"/runner/*.c "$top_srcdir"/common/*.c |
@@ -75,7 +75,7 @@ t_sec_problem_sources() {
 		my $before = substr($_, 0, pos($_));
 		print "common/db.c: $1 outside log_quote\n"
 		    unless $before =~ /log_quote\s*\([^;]*$/s }' \
-	    "$top_srcdir/common/db.c")
+	    "$top_srcdir/common/db.c") || fail "perl exited $?"
 	[ -z "$bad" ] || fail "$bad"
 }
 it_case "problem details are fixed or table-built; server error text only logged (common/db.c)" t_sec_problem_sources
@@ -84,7 +84,7 @@ t_sec_db_user() {
 	local out
 	out=$(sec_app_sql "SELECT COUNT(*) > 0 FROM products") ||
 	    fail "the app user cannot read products: $out"
-	expect_eq "SELECT as the app user" "$out" 1 || return 1
+	expect_eq "SELECT as the app user" "$out" 1
 	# the column grant it does hold works (a no-op update)
 	out=$(sec_app_sql "UPDATE orders SET confirmation_sent_at = confirmation_sent_at WHERE id = 0") ||
 	    fail "UPDATE orders.confirmation_sent_at refused: $out"
@@ -115,11 +115,11 @@ t_sec_token_not_logged() {
 	http GET /api/orders/1 -H "Authorization: Bearer $CATALOG_ADMIN_TOKEN"
 	ids+=("$(header x-request-id)")
 	http GET /api/orders/1 -H "Authorization: Bearer $wrong"
-	expect_eq "wrong token" "$STATUS" 401 || return 1
+	expect_eq "wrong token" "$STATUS" 401
 	ids+=("$(header x-request-id)")
 	http PATCH /api/products/1 -H "$SEC_J" -H "Authorization: Bearer ${wrong%??}" \
 	    --data-binary '{"stock":1}'
-	expect_eq "short token" "$STATUS" 401 || return 1
+	expect_eq "short token" "$STATUS" 401
 	ids+=("$(header x-request-id)")
 	http DELETE /api/products/999999999 -H "Authorization: bearer $CATALOG_ADMIN_TOKEN"
 	ids+=("$(header x-request-id)")
@@ -146,19 +146,19 @@ t_sec_db_errors_hidden() {
 	slug=$(sql "SELECT slug FROM categories ORDER BY id LIMIT 1")
 	http POST /api/products -H "$SEC_J" -H "$auth" --data-binary \
 	    "{\"sku\":\"$sku\",\"name\":\"dup\",\"category\":\"$slug\",\"price_cents\":1,\"stock\":1}"
-	expect_eq "duplicate sku" "$STATUS" 409 || return 1
-	sec_no_server_text "duplicate sku" || return 1
+	expect_eq "duplicate sku" "$STATUS" 409
+	sec_no_server_text "duplicate sku"
 	http POST /api/products -H "$SEC_J" -H "$auth" --data-binary \
 	    '{"sku":"SEC-NOCAT-1","name":"x","category":"no-such-category","price_cents":1,"stock":1}'
-	expect_eq "unknown category" "$STATUS" 422 || return 1
-	sec_no_server_text "unknown category" || return 1
+	expect_eq "unknown category" "$STATUS" 422
+	sec_no_server_text "unknown category"
 	http PATCH /api/products/1 -H "$SEC_J" -H "$auth" --data-binary \
 	    '{"category":"no-such-category"}'
-	expect_eq "PATCH unknown category" "$STATUS" 422 || return 1
-	sec_no_server_text "PATCH unknown category" || return 1
+	expect_eq "PATCH unknown category" "$STATUS" 422
+	sec_no_server_text "PATCH unknown category"
 	http POST /api/orders -H "$SEC_J" --data-binary \
 	    '{"email":"a@example.com","items":[{"product_id":9223372036854775807,"quantity":1}]}'
-	expect_eq "unknown product" "$STATUS" 422 || return 1
+	expect_eq "unknown product" "$STATUS" 422
 	sec_no_server_text "unknown product"
 }
 it_case "database errors (duplicate sku, unknown category or product) answer problems without SQL or server text" t_sec_db_errors_hidden
@@ -167,9 +167,9 @@ t_sec_nginx_body_limit() {
 	local f="$FIX_DIR/sec-body" id
 	head -c 65537 /dev/zero | tr '\0' ' ' >"$f"
 	http POST /api/orders -H "$SEC_J" --data-binary @"$f"
-	expect_eq "65537-byte body" "$STATUS" 413 || return 1
-	expect_eq type "$(header content-type)" application/problem+json || return 1
-	expect_eq problem "$(json 'j["status"]')" 413 || return 1
+	expect_eq "65537-byte body" "$STATUS" 413
+	expect_eq type "$(header content-type)" application/problem+json
+	expect_eq problem "$(json 'j["status"]')" 413
 	id=$(header x-request-id)
 	# nginx's answer: the app never saw the request
 	sleep 0.2
@@ -179,7 +179,7 @@ t_sec_nginx_body_limit() {
 	# exactly 64 KiB passes nginx and reaches the app (400: not JSON)
 	head -c 65536 /dev/zero | tr '\0' ' ' >"$f"
 	http POST /api/orders -H "$SEC_J" --data-binary @"$f"
-	expect_eq "65536-byte body" "$STATUS" 400 || return 1
+	expect_eq "65536-byte body" "$STATUS" 400
 	rm -f "$f"
 }
 it_case "nginx: a body over 64 KiB is nginx's 413 problem; 64 KiB exactly reaches the app" t_sec_nginx_body_limit
@@ -188,12 +188,12 @@ t_sec_nginx_header_limits() {
 	local long
 	long=$(head -c 9000 /dev/zero | tr '\0' a)
 	http GET "/api/products?q=$long"
-	expect_eq "9 KB request target" "$STATUS" 414 || return 1
-	expect_eq type "$(header content-type)" application/problem+json || return 1
-	expect_eq problem "$(json 'j["status"]')" 414 || return 1
+	expect_eq "9 KB request target" "$STATUS" 414
+	expect_eq type "$(header content-type)" application/problem+json
+	expect_eq problem "$(json 'j["status"]')" 414
 	http GET /api/products -H "X-Long: $long"
 	case $STATUS in 400|431) ;; *) fail "9 KB header line: status $STATUS" ;; esac
-	expect_eq type "$(header content-type)" application/problem+json || return 1
+	expect_eq type "$(header content-type)" application/problem+json
 	expect_eq problem "$(json 'j["status"]')" "$STATUS"
 }
 it_case "nginx: an overlong URI is a 414 problem, an overlong header a 400 problem" t_sec_nginx_header_limits
@@ -203,14 +203,14 @@ t_sec_mail_header_injection() {
 	before=$(sql "SELECT COUNT(*) FROM orders")
 	http POST /api/orders -H "$SEC_J" --data-binary \
 	    '{"email":"a@b.com\r\nBcc: x@y.z","items":[{"product_id":1,"quantity":1}]}'
-	expect_eq "escaped CR LF in email" "$STATUS" 400 || return 1
-	expect_eq type "$(header content-type)" application/problem+json || return 1
+	expect_eq "escaped CR LF in email" "$STATUS" 400
+	expect_eq type "$(header content-type)" application/problem+json
 	http POST /api/orders -H "$SEC_J" --data-binary \
 	    "$(printf '{"email":"a@b.com\r\nBcc: x@y.z","items":[{"product_id":1,"quantity":1}]}')"
-	expect_eq "raw CR LF in email" "$STATUS" 400 || return 1
+	expect_eq "raw CR LF in email" "$STATUS" 400
 	http POST /api/orders -H "$SEC_J" --data-binary \
 	    '{"email":"a@b.com\nBcc: x@y.z","items":[{"product_id":1,"quantity":1}]}'
-	expect_eq "LF in email" "$STATUS" 400 || return 1
+	expect_eq "LF in email" "$STATUS" 400
 	after=$(sql "SELECT COUNT(*) FROM orders")
 	expect_eq "orders created" "$after" "$before"
 }

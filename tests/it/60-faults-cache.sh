@@ -24,7 +24,7 @@ fc_setup() {
 	  ORDER BY p.id LIMIT 4" | tr '\n' ' ')
 	[ -n "$FC_P" ] && [ -n "$FC_PRODS" ] || fail "no products to work on"
 	for p in $FC_PRODS; do
-		fc_patch "$p" '{"stock":100000}' || return 1
+		fc_patch "$p" '{"stock":100000}'
 	done
 	FC_URLS="/api/products/$FC_P /api/products?category=$FC_CAT&per_page=100
 	  /api/products?category=$FC_CAT&sort=price /api/categories
@@ -37,12 +37,12 @@ fc_setup() {
 fc_patch() {
 	http PATCH "/api/products/$1" -H "Authorization: Bearer $FC_TOKEN" \
 	    -H 'Content-Type: application/json' --data-binary "$2"
-	[ "$STATUS" = 200 ] || { echo "PATCH $1 $2: $STATUS $BODY"; return 1; }
+	[ "$STATUS" = 200 ] || fail "PATCH $1 $2: $STATUS $BODY"
 }
 
 # fc_fresh WHEN: P's page and its category list show the database's price,
 # several times each (the requests spread over the workers).  Prints the
-# X-Cache values seen; returns 1 on a stale answer.  (No python here: this
+# X-Cache values seen; fails on a stale answer.  (No python here: this
 # runs under load on small machines.)
 fc_fresh() {
 	local want got u _ out seen=""
@@ -53,8 +53,7 @@ fc_fresh() {
 			got=$(printf '%s\n' "$out" | head -n -1 | grep -o "{\"id\":$FC_P,[^}]*}" |
 			    grep -o '"price_cents":[0-9-]*' | cut -d: -f2)
 			if [ "${out##*$'\n'}" = "${out##*$'\n'200 }" ] || [ "$got" != "$want" ]; then
-				echo "$1: STALE or failed: GET $u -> ${out##*$'\n'}: price '$got', database $want"
-				return 1
+				fail "$1: STALE or failed: GET $u -> ${out##*$'\n'}: price '$got', database $want"
 			fi
 			seen="$seen ${out##* }"
 		done
@@ -67,7 +66,7 @@ fc_prime() {
 	local u
 	for u in "/api/products/$FC_P" "/api/products?category=$FC_CAT&per_page=100"; do
 		http GET "$u"; http GET "$u"
-		[ "$(header x-cache)" = HIT ] || { echo "not cached before the fault: $u ($(header x-cache))"; return 1; }
+		[ "$(header x-cache)" = HIT ] || fail "not cached before the fault: $u ($(header x-cache))"
 	done
 }
 
@@ -80,8 +79,7 @@ fc_wait_hit() {
 		[ "$(header x-cache)" = HIT ] && return 0
 		sleep 0.2
 	done
-	echo "P never served from the cache again (last X-Cache: $(header x-cache))"
-	return 1
+	fail "P never served from the cache again (last X-Cache: $(header x-cache))"
 }
 
 # fc_loss TAG: the exact-loss assertions over the load: every response 200
@@ -91,12 +89,13 @@ fc_loss() {
 	local bad n201 ndb
 	echo "# load: $(fl_summary)"
 	bad=$(fl_results | awk '$3 != 200 && $3 != 201')
-	[ -z "$bad" ] || { echo "responses other than 200/201:"; echo "$bad" | head -20; return 1; }
-	[ "$(fl_results | wc -l)" -ge 100 ] || { echo "load too small to mean anything"; return 1; }
+	[ -z "$bad" ] || fail "responses other than 200/201:
+$(echo "$bad" | head -20)"
+	[ "$(fl_results | wc -l)" -ge 100 ] || fail "load too small to mean anything"
 	n201=$(cat "$FL_DIR"/o.* | awk '$3 == 201' | wc -l)
 	ndb=$(sql "SELECT COUNT(*) FROM orders WHERE email LIKE '$1-%'")
-	expect_eq "orders in the database vs 201 answers" "$ndb" "$n201" || return 1
-	[ "$n201" -ge 5 ] || { echo "only $n201 orders"; return 1; }
+	expect_eq "orders in the database vs 201 answers" "$ndb" "$n201"
+	[ "$n201" -ge 5 ] || fail "only $n201 orders"
 	fl_check_orders "$1"
 }
 
@@ -104,37 +103,38 @@ t_fc_killed() {
 	local pid
 	fl_init fc1
 	fl_cleanup fc1
-	fc_setup || return 1
-	fc_patch "$FC_P" "{\"price_cents\":$((100000 + RANDOM))}" || return 1
-	fc_prime || return 1
+	fc_setup
+	fc_patch "$FC_P" "{\"price_cents\":$((100000 + RANDOM))}"
+	fc_prime
 	fl_mark "load starts"
 	fl_load 9 2 2 fc1 "$FC_PRODS" "$FC_URLS"
 	sleep 1.5
 	pid=$(cat "$FIX_DIR/run/memcached.pid")
-	kill "$pid"
+	it_defer fixture_restart	# whatever happens below
+	kill "$pid" || fail "kill memcached"
 	for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -0 "$pid" 2>/dev/null && { fl_stop; fail "memcached did not stop"; }
+	kill -0 "$pid" 2>/dev/null && fail "memcached did not stop"
 	fl_mark "memcached gone"
 	http GET /healthz
 	expect_eq "healthz while memcached is gone" "$BODY" \
-	    '{"status":"ok","db":"ok","cache":"down"}' || { fl_stop; fixture_restart; return 1; }
+	    '{"status":"ok","db":"ok","cache":"down"}'
 	# the write during the outage: its invalidation cannot reach memcached
-	fc_patch "$FC_P" "{\"price_cents\":$((200000 + RANDOM))}" || { fl_stop; fixture_restart; return 1; }
-	fc_fresh "during the outage" || { fl_stop; fixture_restart; return 1; }
+	fc_patch "$FC_P" "{\"price_cents\":$((200000 + RANDOM))}"
+	fc_fresh "during the outage"
 	sleep 2
 	fl_mark "restarting memcached"
-	fixture_restart || { fl_stop; fail "fixture_restart failed"; }
+	fixture_restart
 	fl_mark "memcached restarted"
-	fc_fresh "just after the restart" || { fl_stop; return 1; }
-	fc_wait_hit || { fl_stop; return 1; }
-	fc_fresh "cache back" || { fl_stop; return 1; }
+	fc_fresh "just after the restart"
+	fc_wait_hit
+	fc_fresh "cache back"
 	# and a write after the return is seen at once
-	fc_patch "$FC_P" "{\"price_cents\":$((300000 + RANDOM))}" || { fl_stop; return 1; }
-	fc_fresh "write after the return" || { fl_stop; return 1; }
+	fc_patch "$FC_P" "{\"price_cents\":$((300000 + RANDOM))}"
+	fc_fresh "write after the return"
 	fl_mark "waiting for the load"
 	fl_wait
 	fl_mark "load done"
-	fc_loss fc1 || return 1
+	fc_loss fc1
 	fl_cleanup fc1
 	fl_healthy
 }
@@ -147,29 +147,30 @@ t_fc_frozen() {
 	local pid
 	fl_init fc2
 	fl_cleanup fc2
-	fc_setup || return 1
-	fc_patch "$FC_P" "{\"price_cents\":$((400000 + RANDOM))}" || return 1
-	fc_prime || return 1
+	fc_setup
+	fc_patch "$FC_P" "{\"price_cents\":$((400000 + RANDOM))}"
+	fc_prime
 	fl_mark "load starts"
 	fl_load 7 2 2 fc2 "$FC_PRODS" "$FC_URLS"
 	sleep 1.5
 	pid=$(cat "$FIX_DIR/run/memcached.pid")
-	kill -STOP "$pid"
+	it_defer "kill -CONT $pid"	# whatever happens below
+	kill -STOP "$pid" || fail "kill -STOP memcached"
 	fl_mark "memcached frozen"
-	fc_patch "$FC_P" "{\"price_cents\":$((500000 + RANDOM))}" || { kill -CONT "$pid"; fl_stop; return 1; }
-	fc_fresh "memcached frozen" || { kill -CONT "$pid"; fl_stop; return 1; }
+	fc_patch "$FC_P" "{\"price_cents\":$((500000 + RANDOM))}"
+	fc_fresh "memcached frozen"
 	sleep 1.5
-	kill -CONT "$pid"
+	kill -CONT "$pid" || fail "kill -CONT memcached"
 	fl_mark "memcached continued"
-	fc_fresh "just after SIGCONT" || { fl_stop; return 1; }
-	fc_wait_hit || { fl_stop; return 1; }
-	fc_fresh "cache back" || { fl_stop; return 1; }
-	fc_patch "$FC_P" "{\"price_cents\":$((600000 + RANDOM))}" || { fl_stop; return 1; }
-	fc_fresh "write after the return" || { fl_stop; return 1; }
+	fc_fresh "just after SIGCONT"
+	fc_wait_hit
+	fc_fresh "cache back"
+	fc_patch "$FC_P" "{\"price_cents\":$((600000 + RANDOM))}"
+	fc_fresh "write after the return"
 	fl_mark "waiting for the load"
 	fl_wait
 	fl_mark "load done"
-	fc_loss fc2 || return 1
+	fc_loss fc2
 	fl_cleanup fc2
 	fl_healthy
 }

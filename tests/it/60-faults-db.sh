@@ -46,17 +46,18 @@ fd_restart() {
 	fl_mark "load starts"
 	sleep 2
 	t_down0=$(fl_now_ms)
+	it_defer fixture_restart	# whatever happens below
 	mariadb-admin -uroot --socket="$MYSQL_UNIX_PORT" shutdown 2>&1 ||
-	    { fl_stop; fixture_restart; fail "mariadb-admin shutdown failed"; }
+	    fail "mariadb-admin shutdown failed"
 	for _ in $(seq 1 100); do [ -S "$MYSQL_UNIX_PORT" ] || break; sleep 0.1; done
 	t_down1=$(fl_now_ms)
 	fl_mark "database down"
 	http GET /healthz
-	[ "$STATUS" = 503 ] || { fl_stop; fixture_restart; fail "healthz while the database is down: $STATUS $BODY"; }
+	[ "$STATUS" = 503 ] || fail "healthz while the database is down: $STATUS $BODY"
 	sleep 2
 	t_up0=$(fl_now_ms)
 	fl_mark "restarting the database"
-	fixture_restart || { fl_stop; fail "fixture_restart failed"; }
+	fixture_restart
 	t_up=$(fl_now_ms)
 	fl_mark "database up"
 	for _ in $(seq 1 25); do
@@ -65,7 +66,7 @@ fd_restart() {
 		sleep 0.2
 	done
 	t_ok=$(fl_now_ms)
-	[ "$STATUS" = 200 ] || { fl_stop; fail "healthz not 200 within 5 s of the restart: $STATUS $BODY"; }
+	[ "$STATUS" = 200 ] || fail "healthz not 200 within 5 s of the restart: $STATUS $BODY"
 	fl_mark "healthz 200 again"
 	fl_wait
 	fl_mark "load done: $(fl_summary)"
@@ -74,10 +75,12 @@ fd_restart() {
 	# ended before the shutdown began or started a second after /healthz
 	# was 200 again must have succeeded
 	bad=$(fl_results | awk '$3 != 200 && $3 != 201 && $3 != 503')
-	[ -z "$bad" ] || { echo "failures other than 503:"; echo "$bad" | head; return 1; }
+	[ -z "$bad" ] || fail "failures other than 503:
+$(echo "$bad" | head)"
 	bad=$(fl_results | awk -v a="$t_down0" -v b="$t_ok" \
 	    '$3 == 503 && ($2 < a || $1 > b + 1000)')
-	[ -z "$bad" ] || { echo "503s outside the outage [$t_down0, $t_ok + 1 s]:"; echo "$bad" | head; return 1; }
+	[ -z "$bad" ] || fail "503s outside the outage [$t_down0, $t_ok + 1 s]:
+$(echo "$bad" | head)"
 	[ "$(fl_results | awk '$3 == 503' | wc -l)" -ge 1 ] ||
 	    fail "no 503 at all: the outage was not seen by the load"
 	echo "# 503s: $(fl_results | awk -v a="$t_up0" -v b="$t_ok" '$3 == 503 {
@@ -90,7 +93,8 @@ fd_restart() {
 	cat "$FL_DIR"/o.* | awk '$3 == 503 { print $4, $5, $6 }' |
 	    fl_retry_orders "$FL_DIR/retries"
 	bad=$(awk '$2 != 201' "$FL_DIR/retries")
-	[ -z "$bad" ] || { echo "retries that failed (key status body):"; echo "$bad" | head; return 1; }
+	[ -z "$bad" ] || fail "retries that failed (key status body):
+$(echo "$bad" | head)"
 	echo "# 503 orders retried: $(wc -l <"$FL_DIR/retries"), each 201"
 
 	# 3. the database holds exactly the orders the answers name: key ->
@@ -105,21 +109,22 @@ fd_restart() {
 	sql "SELECT SUBSTRING_INDEX(email, '@', 1), id FROM orders
 	  WHERE email LIKE '$tag-%'" | tr '\t' ' ' | sort >"$FL_DIR/database"
 	bad=$(diff "$FL_DIR/expected" "$FL_DIR/database")
-	[ -z "$bad" ] || { echo "answers (<) vs database (>), key order_id:"; echo "$bad" | head -20; return 1; }
+	[ -z "$bad" ] || fail "answers (<) vs database (>), key order_id:
+$(echo "$bad" | head -20)"
 	echo "# $(wc -l <"$FL_DIR/database") orders in the database, each named by an answer"
 
 	# 4. no partial order, no key made twice, the stock moved by exactly
 	# what the orders hold
-	fl_check_orders "$tag" || return 1
+	fl_check_orders "$tag"
 	stock1=$(sql "SELECT SUM(stock) FROM products WHERE id IN (${prods// /,}0)")
 	sold=$(sql "SELECT COALESCE(SUM(i.quantity), 0) FROM order_items i JOIN orders o
 	  ON o.id = i.order_id WHERE o.email LIKE '$tag-%'")
-	expect_eq "stock decrement vs items ordered" "$((stock0 - stock1))" "$sold" || return 1
+	expect_eq "stock decrement vs items ordered" "$((stock0 - stock1))" "$sold"
 
 	# 5. recovered without a restart
-	expect_eq "app master pid" "$(cat "$FIX_DIR/run/app.pid")" "$master" || return 1
-	expect_eq "worker pids" "$(fd_worker_pids)" "$workers" || return 1
-	expect_eq "worker restarts" "$(fl_metric catalog_worker_restarts_total)" "$restarts" || return 1
+	expect_eq "app master pid" "$(cat "$FIX_DIR/run/app.pid")" "$master"
+	expect_eq "worker pids" "$(fd_worker_pids)" "$workers"
+	expect_eq "worker restarts" "$(fl_metric catalog_worker_restarts_total)" "$restarts"
 	fl_cleanup "$tag"
 	echo "# outage: shutdown took $((t_down1 - t_down0)) ms, restart $((t_up - t_up0)) ms, healthz 200 $((t_ok - t_up)) ms later"
 	fl_healthy
@@ -127,16 +132,22 @@ fd_restart() {
 t_fd_restart() { fd_restart fd; }
 it_case "MariaDB restarted under load: only 503s while down, no partial or lost order, recovers by itself" t_fd_restart
 
+# fd_back_on_socket: the app back on the unix socket, as the files after
+# this one expect it.
+fd_back_on_socket() {
+	fixture_restart
+	grep -q '^db.socket = ' "$CATALOG_CONF" || fail "catalog.conf not back on the socket"
+	fl_healthy
+}
+
 # The stack's app restarted with db.host = 127.0.0.1, db.port (its
-# catalog.conf regenerated), the case run, and the app back on the socket.
+# catalog.conf regenerated), the case run, and the app back on the socket
+# (deferred: however the case ends).  FIX_DB_VIA=tcp holds for the whole
+# of fd_restart, so its restart of the database keeps the app on TCP.
 t_fd_restart_tcp() {
-	local rc=0
-	FIX_DB_VIA=tcp fixture_restart || fail "could not switch the app to TCP"
+	it_defer fd_back_on_socket
+	FIX_DB_VIA=tcp fixture_restart
 	grep -q '^db.host = 127.0.0.1' "$CATALOG_CONF" || fail "catalog.conf not over TCP"
-	( FIX_DB_VIA=tcp; fd_restart fdt ) || rc=1
-	fixture_restart || rc=1
-	grep -q '^db.socket = ' "$CATALOG_CONF" || { echo "catalog.conf not back on the socket"; rc=1; }
-	fl_healthy || rc=1
-	return $rc
+	FIX_DB_VIA=tcp fd_restart fdt
 }
 it_case "the same over TCP (db.host): a link lost with the server is replaced, never a 503 after recovery" t_fd_restart_tcp

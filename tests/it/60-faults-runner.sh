@@ -21,7 +21,8 @@ FR_CONF=$(rt_conf faults runner.lease_seconds=5 \
     runner.backoff_base_ms=1 runner.backoff_cap_ms=10)
 
 # fr_hold ORDER_ID: an administrator session holding the order's row lock
-# (at most 20 s).  Sets FR_HOLD_PID and FR_HOLD_CONN (its connection id).
+# (at most 20 s).  Sets FR_HOLD_PID and FR_HOLD_CONN (its connection id);
+# fr_release ends it, at the latest when the case ends.
 fr_hold() {
 	local _
 	mariadb -uroot --socket="$MYSQL_UNIX_PORT" -N -B "$MYSQL_DATABASE" -e \
@@ -31,17 +32,19 @@ fr_hold() {
 	for _ in $(seq 1 50); do
 		FR_HOLD_CONN=$(sql "SELECT id FROM information_schema.processlist
 		  WHERE info LIKE '%fr_hold_$1%' AND id <> CONNECTION_ID()")
-		[ -n "$FR_HOLD_CONN" ] && return 0
+		if [ -n "$FR_HOLD_CONN" ]; then
+			it_defer fr_release
+			return 0
+		fi
 		sleep 0.1
 	done
-	echo "the administrator session did not take the lock"
-	return 1
+	fail "the administrator session did not take the lock"
 }
 
 # fr_release: ends the administrator session (its transaction rolls back).
 fr_release() {
-	sql "KILL $FR_HOLD_CONN" 2>/dev/null
-	wait "$FR_HOLD_PID" 2>/dev/null
+	sql_try "KILL $FR_HOLD_CONN" 2>/dev/null	# gone already after a release
+	wait "$FR_HOLD_PID" 2>/dev/null	# killed: its status means nothing
 }
 
 # fr_blocked ORDER_ID RUNNER_PID: waits (<= 8 s) until the message is in
@@ -50,7 +53,7 @@ fr_release() {
 fr_blocked() {
 	local _ conn
 	for _ in $(seq 1 80); do
-		kill -0 "$2" 2>/dev/null || { echo "the runner exited" >&2; return 1; }
+		kill -0 "$2" 2>/dev/null || fail "the runner exited"
 		conn=$(sql "SELECT id FROM information_schema.processlist
 		  WHERE user = 'catalog' AND info LIKE '%confirmation_sent_at%'
 		  AND info LIKE 'UPDATE orders%'")
@@ -60,14 +63,13 @@ fr_blocked() {
 		fi
 		sleep 0.1
 	done
-	echo "the runner never blocked in its commit" >&2
-	return 1
+	fail "the runner never blocked in its commit"
 }
 
 # fr_quiet_queue LOG: runs whatever earlier files left due, before the
 # case makes its own job, so the runner under test claims that one.
 fr_quiet_queue() {
-	rt_run "$FR_CONF" "$1" run --once --max-runtime 30 || { echo "draining the queue failed"; return 1; }
+	rt_run "$FR_CONF" "$1" run --once --max-runtime 30 || fail "draining the queue failed"
 }
 
 # fr_fingerprint FILE: inode, size, mtime and checksum.
@@ -82,19 +84,19 @@ fr_fingerprint() {
 fr_check() {
 	local tag=$1 oid=$2 n file="$MAILDIR/${5:-new/order-confirmation-$2}"
 	expect_eq "job status/attempts" \
-	    "$(rt_count "$tag" "j.status = 'done' AND j.attempts = $3")" 1 || return 1
+	    "$(rt_count "$tag" "j.status = 'done' AND j.attempts = $3")" 1
 	expect_eq "order stamped" "$(sql "SELECT confirmation_sent_at IS NOT NULL
-	  FROM orders WHERE id = $oid")" 1 || return 1
+	  FROM orders WHERE id = $oid")" 1
 	expect_eq "dead letters" "$(sql "SELECT COUNT(*) FROM dead_letter_jobs WHERE job_id IN
-	  (SELECT j.id FROM jobs j WHERE $(rt_where "$tag"))")" 0 || return 1
+	  (SELECT j.id FROM jobs j WHERE $(rt_where "$tag"))")" 0
 	n=$(find "$MAILDIR/new" "$MAILDIR/cur" -name "order-confirmation-$oid*" 2>/dev/null | wc -l)
-	expect_eq "messages for the order in new/ and cur/" "$n" 1 || return 1
+	expect_eq "messages for the order in new/ and cur/" "$n" 1
 	n=$(grep -l "^Message-ID: <order-confirmation-$oid@" "$MAILDIR"/new/* \
 	    "$MAILDIR"/cur/* 2>/dev/null | wc -l)
-	expect_eq "messages with its Message-ID" "$n" 1 || return 1
-	expect_eq "left in tmp/" "$(find "$MAILDIR/tmp" -name "order-confirmation-$oid*" | wc -l)" 0 || return 1
+	expect_eq "messages with its Message-ID" "$n" 1
+	expect_eq "left in tmp/" "$(find "$MAILDIR/tmp" -name "order-confirmation-$oid*" | wc -l)" 0
 	expect_eq "the delivered file (inode size mtime md5)" \
-	    "$(fr_fingerprint "$file")" "$4" || return 1
+	    "$(fr_fingerprint "$file")" "$4"
 	rt_check_message "$file" "$oid" "rt$tag-1@example.com"
 }
 
@@ -105,24 +107,23 @@ t_fr_cut_reconnect() {
 	fl_init fr1
 	: >"$log"
 	rt_cleanup fra
-	fr_quiet_queue "$log" || return 1
+	fr_quiet_queue "$log"
 	rt_orders 1 fra
 	oid=$(rt_order_ids fra)
 	jid=$(sql "SELECT id FROM jobs WHERE idempotency_key = 'order-confirmation-$oid'")
-	fr_hold "$oid" || return 1
+	fr_hold "$oid"
 	"$RUNNER" --config "$FR_CONF" run --once 2>>"$log" &
 	rpid=$!
-	conn=$(fr_blocked "$oid" "$rpid") || { fr_release; wait "$rpid"; return 1; }
+	conn=$(fr_blocked "$oid" "$rpid")
 	fp=$(fr_fingerprint "$MAILDIR/new/order-confirmation-$oid")
 	fl_mark "delivered, commit waiting (connection $conn): cutting it"
 	sql "KILL $conn"
-	expect_eq "before the commit" "$(rt_count fra "j.status = 'running'")" 1 ||
-	    { fr_release; wait "$rpid"; return 1; }
+	expect_eq "before the commit" "$(rt_count fra "j.status = 'running'")" 1
 	fr_release
 	wait "$rpid"; rc=$?
 	fl_mark "runner exited $rc"
-	expect_eq "runner exit" "$rc" 0 || return 1
-	fr_check fra "$oid" 1 "$fp" || return 1
+	expect_eq "runner exit" "$rc" 0
+	fr_check fra "$oid" 1 "$fp"
 	grep -q "job_id=$jid .*attempt=1/.* outcome=done" "$log" ||
 	    fail "runner: no attempt 1 done: $(grep "job_id=$jid" "$log")"
 	rt_cleanup fra
@@ -143,24 +144,23 @@ fr_cut_reclaim() {
 	fl_init "fr-$tag"
 	: >"$log1"; : >"$log2"
 	rt_cleanup "$tag"
-	fr_quiet_queue "$log2" || return 1
+	fr_quiet_queue "$log2"
 	rt_orders 1 "$tag"
 	oid=$(rt_order_ids "$tag")
 	at="new/order-confirmation-$oid"
 	jid=$(sql "SELECT id FROM jobs WHERE idempotency_key = 'order-confirmation-$oid'")
-	fr_hold "$oid" || return 1
+	fr_hold "$oid"
 	"$RUNNER" --config "$FR_CONF" run --once 2>>"$log1" &
 	rpid=$!
-	conn=$(fr_blocked "$oid" "$rpid") || { fr_release; wait "$rpid"; return 1; }
+	conn=$(fr_blocked "$oid" "$rpid")
 	fp=$(fr_fingerprint "$MAILDIR/new/order-confirmation-$oid")
-	kill -STOP "$rpid"
+	kill -STOP "$rpid" || fail "the runner is gone"
 	sql "KILL $conn"
 	fr_release
 	fl_mark "delivered; runner $rpid stopped, its connection ($conn) killed"
 	expect_eq "after the cut: job running, attempt 1, order not stamped" \
 	    "$(sql "SELECT CONCAT(j.status, ' ', j.attempts, ' ', o.confirmation_sent_at IS NULL)
-	      FROM jobs j JOIN orders o ON o.id = $oid WHERE j.id = $jid")" "running 1 1" ||
-	    { kill -CONT "$rpid"; wait "$rpid"; return 1; }
+	      FROM jobs j JOIN orders o ON o.id = $oid WHERE j.id = $jid")" "running 1 1"
 	for _ in $(seq 1 80); do
 		[ "$(sql "SELECT locked_until < NOW(6) FROM jobs WHERE id = $jid")" = 1 ] && break
 		sleep 0.1
@@ -169,20 +169,20 @@ fr_cut_reclaim() {
 	if [ "$read" = 1 ]; then
 		at="cur/order-confirmation-$oid:2,S"
 		mv "$MAILDIR/new/order-confirmation-$oid" "$MAILDIR/$at" ||
-		    { kill -CONT "$rpid"; wait "$rpid"; fail "could not move the message to cur/"; }
+		    fail "could not move the message to cur/"
 		fl_mark "a client read it: $at"
 	fi
-	rt_run "$FR_CONF" "$log2" run --once || { kill -CONT "$rpid"; wait "$rpid"; fail "second runner failed"; }
+	rt_run "$FR_CONF" "$log2" run --once || fail "second runner exited $?"
 	fl_mark "second runner done"
-	kill -CONT "$rpid"
+	kill -CONT "$rpid" || fail "the first runner is gone"
 	wait "$rpid"; rc=$?
 	fl_mark "first runner exited $rc"
-	expect_eq "first runner exit" "$rc" 0 || return 1
+	expect_eq "first runner exit" "$rc" 0
 	grep -q "job_id=$jid .*attempt=2/.* outcome=done" "$log2" ||
 	    fail "second runner: no attempt 2 done: $(grep "job_id=$jid" "$log2")"
 	grep -q "job_id=$jid .*note=already_sent" "$log2" &&
 	    fail "the status check cannot have seen a stamp that was never committed"
-	fr_check "$tag" "$oid" 2 "$fp" "$at" || return 1
+	fr_check "$tag" "$oid" 2 "$fp" "$at"
 	echo "# first runner: $(grep -o 'event=[a-z_]*' "$log1" | sort | uniq -c | tr -s ' \n' ' ')"
 	rt_cleanup "$tag"
 }
@@ -207,7 +207,7 @@ t_fr_lease_live() {
 	rt_cleanup frl
 	: >"$log_a"; : >"$log_b"; : >"$out"
 	rm -f "$FIX_DIR/lease-count"
-	fr_quiet_queue "$log_b" || return 1
+	fr_quiet_queue "$log_b"
 	cat >"$fake" <<EOF
 #!/bin/sh
 # logs each message's Message-ID, then takes 3 s (1st call) or 9.5 s
@@ -230,11 +230,10 @@ EOF
 		[ "$(rt_count frl "j.status = 'running'")" = 2 ] && break
 		sleep 0.1
 	done
-	expect_eq "claimed together by A" "$(rt_count frl "j.status = 'running'")" 2 ||
-	    { wait "$apid"; return 1; }
+	expect_eq "claimed together by A" "$(rt_count frl "j.status = 'running'")" 2
 	# B polls like a second host's timer until A is done
 	while kill -0 "$apid" 2>/dev/null; do
-		rt_run "$conf_b" "$log_b" run --once || { wait "$apid"; fail "runner B failed"; }
+		rt_run "$conf_b" "$log_b" run --once || fail "runner B exited $?"
 		sleep 0.2
 	done
 	wait "$apid" || fail "runner A exited $?"

@@ -33,8 +33,7 @@ fw_replaced() {
 		fi
 		sleep 0.1
 	done
-	echo "workers after the kill: $(echo $now), want $want without $1"
-	return 1
+	fail "workers after the kill: $(echo $now), want $want without $1"
 }
 
 # fw_blocked_worker: the worker with a thread waiting on the database
@@ -71,8 +70,7 @@ fw_blocked_worker() {
 		fi
 		sleep 0.1
 	done
-	echo "last sample: $now" >&2
-	return 1
+	fail "no worker waiting on the locked row (last sample: $now)"
 }
 
 # fw_inflight_order NAME [KEY]: an order certain to be in flight when its
@@ -100,8 +98,7 @@ fw_inflight_order() {
 	    -X POST -H 'Content-Type: application/json' "${hdr[@]}" \
 	    --data-binary "@$FL_DIR/req/$name" "$CATALOG_URL/api/orders" >"$FL_DIR/o.$name" &
 	FL_PIDS+=($!)
-	FW_VICTIM=$(fw_blocked_worker) ||
-	    { kill "$FW_LOCKPID"; fl_stop; echo "no worker waiting on the locked row"; return 1; }
+	FW_VICTIM=$(fw_blocked_worker)
 	fl_mark "order $name waits in worker $FW_VICTIM"
 }
 
@@ -126,35 +123,37 @@ t_fw_kill_under_load() {
 		esac
 		printf 'url = "%s%s"\noutput = "/dev/null"\n' "$CATALOG_URL" "$u"
 	done >"$FL_DIR/curl.conf"
-	fw_inflight_order fw-nokey || return 1
+	fw_inflight_order fw-nokey
 	curl -s --no-progress-meter --parallel --parallel-max 16 \
 	    -K "$FL_DIR/curl.conf" --max-time 10 \
 	    -w '0 0 %{http_code} %{url_effective}\n' >"$FL_DIR/r.1" &
 	batch=$!
 	FL_PIDS+=("$batch")
 	sleep 0.15	# cached reads go fast: kill early in the batch
-	kill -9 "$FW_VICTIM"
+	kill -9 "$FW_VICTIM" || fail "worker $FW_VICTIM is gone before the kill"
 	fl_mark "killed worker $FW_VICTIM"
-	kill -0 "$batch" 2>/dev/null || { fl_stop; fail "the read load was over before the kill"; }
-	fw_replaced "$FW_VICTIM" || { fl_stop; return 1; }
+	kill -0 "$batch" 2>/dev/null || fail "the read load was over before the kill"
+	fw_replaced "$FW_VICTIM"
 	fl_mark "replaced: $(fw_workers | tr '\n' ' ')"
 	fl_wait
-	wait "$FW_LOCKPID"
+	wait "$FW_LOCKPID" || fail "the locking session exited $?"
 	fl_mark "load done: $(fl_summary)"
 	[ "$(wc -l <"$FL_DIR/r.1")" = "$n" ] || fail "curl --parallel answered $(wc -l <"$FL_DIR/r.1") of $n"
 
 	failed=$(fl_results | awk '$3 !~ /^2/')
 	echo "# failed by the kill: $(printf '%s' "$failed" | grep -c .) (app.threads = $threads)"
 	[ "$(printf '%s' "$failed" | grep -c .)" -le "$threads" ] ||
-	    { echo "more failures than the worker had threads:"; echo "$failed"; return 1; }
+	    fail "more failures than the worker had threads:
+$failed"
 	bad=$(printf '%s\n' "$failed" | awk 'NF && $3 != 502')
-	[ -z "$bad" ] || { echo "failures other than 502:"; echo "$bad"; return 1; }
+	[ -z "$bad" ] || fail "failures other than 502:
+$bad"
 	grep -q ' 502 fw-nokey$' "$FL_DIR/o.fw-nokey" ||
 	    fail "the order in flight in the killed worker: $(cat "$FL_DIR/o.fw-nokey")"
 	# the killed order left nothing behind (its transaction never
 	# committed), so the retry makes the one and only order
 	expect_eq "orders after the kill" \
-	    "$(sql "SELECT COUNT(*) FROM orders WHERE email = 'fw-nokey@example.com'")" 0 || return 1
+	    "$(sql "SELECT COUNT(*) FROM orders WHERE email = 'fw-nokey@example.com'")" 0
 	# each failed request, again: it succeeds
 	while read -r _ _ _ u; do
 		case $u in
@@ -167,10 +166,10 @@ t_fw_kill_under_load() {
 		esac
 	done <<<"$failed"
 	expect_eq "orders after the retry" \
-	    "$(sql "SELECT COUNT(*) FROM orders WHERE email = 'fw-nokey@example.com'")" 1 || return 1
-	fl_check_orders fw || return 1
+	    "$(sql "SELECT COUNT(*) FROM orders WHERE email = 'fw-nokey@example.com'")" 1
+	fl_check_orders fw
 	expect_eq "catalog_worker_restarts_total grew by" \
-	    "$(( $(fl_metric catalog_worker_restarts_total) - restarts ))" 1 || return 1
+	    "$(( $(fl_metric catalog_worker_restarts_total) - restarts ))" 1
 	fl_cleanup fw
 	fl_healthy
 }
@@ -185,31 +184,31 @@ t_fw_kill_keyed_order() {
 	local rs n
 	fl_init fwk
 	fl_cleanup fwk
-	fw_inflight_order fwk-1 fwk-1 || return 1
-	kill -9 "$FW_VICTIM"
+	fw_inflight_order fwk-1 fwk-1
+	kill -9 "$FW_VICTIM" || fail "worker $FW_VICTIM is gone before the kill"
 	fl_mark "killed worker $FW_VICTIM"
-	fw_replaced "$FW_VICTIM" || { fl_stop; return 1; }
+	fw_replaced "$FW_VICTIM"
 	fl_wait
-	wait "$FW_LOCKPID"
+	wait "$FW_LOCKPID" || fail "the locking session exited $?"
 	grep -q ' 502 fwk-1$' "$FL_DIR/o.fwk-1" || fail "the order in flight: $(cat "$FL_DIR/o.fwk-1")"
 	rs=$(curl -s -o "$FL_DIR/body/fwk-1.retry" -w '%{http_code}' --max-time 10 \
 	    -X POST -H 'Content-Type: application/json' -H 'Idempotency-Key: fwk-1' \
 	    --data-binary "@$FL_DIR/req/fwk-1" "$CATALOG_URL/api/orders")
 	n=$(sql "SELECT COUNT(*) FROM orders WHERE email = 'fwk-1@example.com'")
-	fl_healthy || return 1
+	fl_healthy
 	[ "$rs" = 201 ] || fail "retry with the same Idempotency-Key: $rs $(cat "$FL_DIR/body/fwk-1.retry") ($n orders)"
-	expect_eq "orders for the key" "$n" 1 || return 1
+	expect_eq "orders for the key" "$n" 1
 	echo "fwk-1 $FL_DIR/body/fwk-1.retry" | fl_order_ids >"$FL_DIR/expected"
 	expect_eq "the retry's order" "$(cat "$FL_DIR/expected")" \
-	    "fwk-1 $(sql "SELECT id FROM orders WHERE email = 'fwk-1@example.com'")" || return 1
+	    "fwk-1 $(sql "SELECT id FROM orders WHERE email = 'fwk-1@example.com'")"
 	# and once more: the recorded answer again, nothing new
 	rs=$(curl -s -o "$FL_DIR/body/fwk-1.again" -w '%{http_code}' --max-time 10 \
 	    -X POST -H 'Content-Type: application/json' -H 'Idempotency-Key: fwk-1' \
 	    --data-binary "@$FL_DIR/req/fwk-1" "$CATALOG_URL/api/orders")
-	expect_eq "replay" "$rs $(cat "$FL_DIR/body/fwk-1.again")" "201 $(cat "$FL_DIR/body/fwk-1.retry")" || return 1
+	expect_eq "replay" "$rs $(cat "$FL_DIR/body/fwk-1.again")" "201 $(cat "$FL_DIR/body/fwk-1.retry")"
 	expect_eq "orders for the key after the replay" \
-	    "$(sql "SELECT COUNT(*) FROM orders WHERE email = 'fwk-1@example.com'")" 1 || return 1
-	fl_check_orders fwk || return 1
+	    "$(sql "SELECT COUNT(*) FROM orders WHERE email = 'fwk-1@example.com'")" 1
+	fl_check_orders fwk
 	fl_cleanup fwk
 }
 it_case "an order in flight in a killed worker: its retry with the same Idempotency-Key is made, once" t_fw_kill_keyed_order

@@ -12,6 +12,10 @@
 # Every order has a distinct Idempotency-Key KEY and the email KEY@example.com,
 # so the database rows of each request can be found again; the request
 # body is kept (request_file) so a failed request can be retried verbatim.
+#
+# The checks here (fl_healthy, fl_check_orders, fl_metric, fl_wait) fail
+# the case themselves (fixture.sh, THE RULE FOR CASES).  A case that ends
+# before fl_wait has its load killed by it_case (background jobs).
 
 # fl_now_ms: wall clock in milliseconds (bash 5 $EPOCHREALTIME, no fork).
 fl_now_ms() {
@@ -90,7 +94,7 @@ fl_retry_orders() {
 	xargs -r -P 8 -L 1 sh -c 'printf "%s %s %s\n" "$0" "$(curl -s -o "$1.retry" \
 	    -w "%{http_code}" --max-time 10 -X POST -H "Content-Type: application/json" \
 	    -H "Idempotency-Key: $0" --data-binary "@$2" "$CATALOG_URL/api/orders")" "$1.retry"' \
-	    >>"$1"
+	    >>"$1" || fail "fl_retry_orders: xargs exited $?"
 }
 
 # fl_init TAG: a fresh result directory $FL_DIR for one case.
@@ -98,7 +102,7 @@ fl_init() {
 	FL_T0=$(fl_now_ms)
 	FL_DIR="$FIX_DIR/faults-$1"
 	rm -rf "$FL_DIR"
-	mkdir -p "$FL_DIR/body" "$FL_DIR/req"
+	mkdir -p "$FL_DIR/body" "$FL_DIR/req" || fail "fl_init: cannot make $FL_DIR"
 	FL_PIDS=()
 }
 
@@ -119,10 +123,13 @@ fl_load() {
 	done
 }
 
-# fl_wait: waits for every load process of the case.
+# fl_wait: waits for every load process of the case; each must have
+# ended well (a load that died proves nothing).
 fl_wait() {
 	local p
-	for p in "${FL_PIDS[@]}"; do wait "$p"; done
+	for p in "${FL_PIDS[@]}"; do
+		wait "$p" || fail "load process $p exited $?"
+	done
 	FL_PIDS=()
 }
 
@@ -155,8 +162,7 @@ fl_healthy() {
 		    return 0
 		sleep 0.2
 	done
-	echo "stack not healthy after the case: $STATUS $BODY"
-	return 1
+	fail "stack not healthy after the case: $STATUS $BODY"
 }
 
 # fl_metric NAME: the value of one series of /metrics (summed over labels
@@ -164,15 +170,15 @@ fl_healthy() {
 fl_metric() {
 	curl -sS --max-time 10 "$CATALOG_URL/metrics" |
 	    awk -v n="$1" '!/^#/ { s = $1; sub(/\{.*/, "", s) }
-	    !/^#/ && ($1 == n || s == n) { t += $2 } END { printf "%d\n", t }'
+	    !/^#/ && ($1 == n || s == n) { t += $2 } END { printf "%d\n", t }' ||
+	    fail "fl_metric $1: GET /metrics failed"
 }
 
 # fl_check_orders TAG: the database side of every order the load posted
 # (email TAG-%): each order has at least one item, its total is the sum of
 # its items, it has exactly one order_confirmation_email job keyed
 # order-confirmation-<id> whose payload names it, and no Idempotency-Key
-# (one email each) made more than one order.  Prints the problems; returns
-# 1 if any.
+# (one email each) made more than one order.  Fails with the problems.
 fl_check_orders() {
 	local bad
 	bad=$(sql "SELECT CONCAT('order ', id, ' (', email, '): ', ni, ' items, ',
@@ -190,8 +196,7 @@ fl_check_orders() {
 	  UNION ALL
 	  SELECT CONCAT(email, ': ', COUNT(*), ' orders for one key') FROM orders
 	  WHERE email LIKE '$1-%' GROUP BY email HAVING COUNT(*) > 1")
-	[ -z "$bad" ] || { echo "$bad"; return 1; }
-	return 0
+	[ -z "$bad" ] || fail "$bad"
 }
 
 # fl_cleanup TAG: removes the case's orders (items cascade), their jobs and

@@ -8,10 +8,35 @@
 # KEEP_FIXTURE=1, for post-mortems).  CATALOG_TEST_PRODUCTS sets the seed
 # size (default 500).  MariaDB also listens on 127.0.0.1:$FIX_DB_PORT, so
 # a case can run the app over TCP (db.host) as well as the unix socket.
+#
+# THE RULE FOR CASES (every tests/it/*.sh; tests/harness.test proves it):
+#
+#   A case fails when it calls fail, wherever that happens: in the case
+#   function, in a helper, inside $(...), in a pipeline or in a background
+#   job of the case (it_case records the failure in a file and signals the
+#   case's shell, so no exit status has to survive).  Every check helper
+#   calls fail itself: expect_eq, sql, json, rt_*, fl_* and the files' own
+#   checks.  So:
+#   - an assertion needs no `|| return 1` and cannot be ignored;
+#   - a command whose exit status matters says so: `cmd || fail "..."`
+#     (the last command's status also decides, but nothing else does);
+#   - a check that is expected to fail, or is polled in a loop, uses a
+#     predicate that never fails the case: is_eq, [ ], sql_try, json_try;
+#   - cleanup that must happen however the case ends (continue a stopped
+#     server, restart the stack) is registered first with it_defer, never
+#     written as `|| { cleanup; return 1; }` (fail does not come back);
+#     background jobs still running when the case ends are killed.
+#   set -e is not used: it is silently off inside any function called
+#   from an if, ||, && or !, which is where helpers are called.
+#
+# A fail outside any case (a file's setup) ends the suite: "Bail out!".
 
 FIX_DIR=""
 IT_N=0
 IT_FAILED=0
+IT_SHELL=$$		# it_begin and each case's shell set these
+IT_FAILS=/dev/null
+IT_DEFER=()
 
 fixture_free_port() {
 	local p
@@ -39,7 +64,8 @@ fixture_stack() {
 # FIX_DB_VIA=tcp the app is (re)started over TCP (db.host), back on the
 # unix socket without.
 fixture_restart() {
-	fixture_stack up --dir "$FIX_DIR" --no-runner >>"$FIX_DIR.up.log" 2>&1
+	fixture_stack up --dir "$FIX_DIR" --no-runner >>"$FIX_DIR.up.log" 2>&1 ||
+	    fail "fixture_restart: scripts/stack up failed (see $FIX_DIR.up.log)"
 }
 
 fixture_up() {
@@ -67,6 +93,7 @@ fixture_up() {
 }
 
 fixture_down() {
+	it_end
 	[ -n "$FIX_DIR" ] || return 0
 	"$top_srcdir/scripts/stack" down --dir "$FIX_DIR" >/dev/null 2>&1
 	if [ "${KEEP_FIXTURE:-0}" = 1 ] || [ "$IT_FAILED" -gt 0 ]; then
@@ -77,35 +104,115 @@ fixture_down() {
 	fi
 }
 
-# it_case NAME FUNCTION: runs FUNCTION, prints one TAP line.
+# it_begin: the suite's shell (integration.test, harness.test) calls it
+# once, before the first fail can happen: a fail outside a case, even in
+# a subshell, then bails the suite out.
+it_begin() {
+	IT_SHELL=$$
+	IT_FAILS=$(mktemp /tmp/catalog-it-fails.XXXXXX) || exit 1
+	IT_DEFER=()
+	trap it_bail USR1
+}
+
+# it_bail: the USR1 handler of the suite's shell.
+it_bail() {
+	IT_FAILED=$((IT_FAILED + 1))
+	echo "Bail out! $(head -n 1 "$IT_FAILS")"
+	exit 1
+}
+
+# it_end: the suite's EXIT handler calls it (removes the failure file).
+it_end() {
+	rm -f "$IT_FAILS"
+}
+
+# it_case NAME FUNCTION: runs FUNCTION in a subshell of its own, prints one
+# TAP line: "not ok" when the function returned non-zero or fail was
+# called anywhere in it.
 it_case() {
-	local name=$1 fn=$2 out
+	local name=$1 fn=$2 out rc=0 fails
 	IT_N=$((IT_N + 1))
-	if out=$("$fn" 2>&1); then
+	fails=$(mktemp /tmp/catalog-it-case.XXXXXX) || fail "mktemp"
+	out=$(it_run_case "$fn" "$fails" 2>&1) || rc=$?
+	if [ "$rc" = 0 ] && [ ! -s "$fails" ]; then
 		echo "ok $IT_N - $name"
 	else
 		IT_FAILED=$((IT_FAILED + 1))
 		echo "not ok $IT_N - $name"
-		printf '%s\n' "$out" | sed 's/^/# /'
+		{ [ -z "$out" ] || printf '%s\n' "$out"
+		  cat "$fails"
+		  [ "$rc" = 0 ] || [ -s "$fails" ] || echo "(returned $rc)"; } |
+		    sed 's/^/# /'
 	fi
+	rm -f "$fails"
 }
 
-# fail MESSAGE: ends the current case with a message.  Cases run in a
-# command substitution (a subshell), so exit ends only that case, also when
-# fail is called in the middle of a function.
-fail() { echo "$*"; exit 1; }
+# it_run_case FUNCTION FAILS: the case's shell (a subshell of it_case).
+it_run_case() {
+	IT_SHELL=$BASHPID IT_FAILS=$2 IT_DEFER=()
+	trap 'exit 1' USR1
+	trap it_case_end EXIT
+	"$1"
+}
 
-# expect_eq WHAT GOT WANT
+# it_case_end: the case's EXIT handler: its background jobs that are
+# still there are killed (SIGTERM, then SIGCONT for one the case stopped),
+# then the deferred commands run, last first.  Each runs in a subshell, so
+# one that fails (recorded) cannot skip the others.
+it_case_end() {
+	local i p
+	trap '' USR1
+	for p in $(jobs -p); do
+		kill -TERM "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	for ((i = ${#IT_DEFER[@]} - 1; i >= 0; i--)); do
+		(eval "${IT_DEFER[i]}")
+	done
+}
+
+# it_defer COMMAND: runs COMMAND (a string, eval'd in a subshell) when the
+# case ends, passed or failed, after its background jobs were killed.
+it_defer() {
+	IT_DEFER+=("$*")
+}
+
+# fail MESSAGE: ends the current case with a message, from anywhere in it:
+# records the message (it_case prints it after the case's output) and
+# exits; in a subshell of the case (a command substitution, a pipeline, a
+# background job) it also signals the case's shell, which exits as soon as
+# its current command returns.
+fail() {
+	if [ "$IT_SHELL" = $$ ] && [ "$BASHPID" = $$ ]; then	# outside any case
+		IT_FAILED=$((IT_FAILED + 1))
+		echo "Bail out! $*"
+		exit 1
+	fi
+	printf '%s\n' "$*" >>"$IT_FAILS"
+	[ "$BASHPID" = "$IT_SHELL" ] || kill -USR1 "$IT_SHELL" 2>/dev/null
+	exit 1
+}
+
+# expect_eq WHAT GOT WANT: fails the case unless GOT is WANT.
 expect_eq() {
-	if [ "$2" != "$3" ]; then
-		echo "$1: got '$2', want '$3'"
-		return 1
-	fi
+	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
 }
 
-# sql QUERY: runs QUERY as the administrator, tab-separated, no headers.
-sql() {
+# is_eq GOT WANT: the predicate (no failure) for polls and expected
+# mismatches.
+is_eq() {
+	[ "$1" = "$2" ]
+}
+
+# sql QUERY: runs QUERY as the administrator, tab-separated, no headers;
+# fails the case when mariadb fails.  sql_try: the same, but returns
+# mariadb's status (a statement that may fail, e.g. KILL of a session
+# that may be gone already).
+sql_try() {
 	mariadb -uroot --socket="$MYSQL_UNIX_PORT" -N -B "$MYSQL_DATABASE" -e "$1"
+}
+sql() {
+	sql_try "$1" || fail "sql exited $?: ${1:0:300}"
 }
 
 # http METHOD PATH [curl args...]: sets STATUS, BODY, HEADERS.
@@ -126,7 +233,12 @@ header() {
 	    'tolower($1) == n { sub(/^[^:]*: /, ""); print; exit }'
 }
 
-# json EXPR: evaluates a Python expression on the last body parsed as j.
-json() {
+# json EXPR: evaluates a Python expression on the last body parsed as j;
+# fails the case when the body is not JSON or EXPR raises.  json_try: the
+# same, returns python's status (bodies that may not be JSON).
+json_try() {
 	python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); print(eval(sys.argv[1]))' "$1" <<<"$BODY"
+}
+json() {
+	json_try "$1" 2>/dev/null || fail "json: $1 on ${BODY:0:200}"
 }

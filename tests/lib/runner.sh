@@ -5,12 +5,13 @@
 # runner case works on rows it created itself: orders whose email starts
 # with a tag (rt<case>-N@example.com), their confirmation jobs
 # (order-confirmation-<id>) and poison jobs keyed rt-<tag>-*.  rt_cleanup
-# removes them again, with their dead letters and maildir files.
+# removes them again, with their dead letters and maildir files.  Every
+# helper here that checks something fails the case itself (fixture.sh, THE
+# RULE FOR CASES); rt_run returns the runner's status for the caller.
 
-# rt_fail MESSAGE: ends the current case (it_case runs it in a subshell).
+# rt_fail MESSAGE: fail (fixture.sh), the name these files grew up with.
 rt_fail() {
-	echo "$*"
-	exit 1
+	fail "$@"
 }
 
 # rt_conf NAME KEY=VALUE...: prints the path of a copy of $CATALOG_CONF
@@ -18,12 +19,13 @@ rt_fail() {
 rt_conf() {
 	local out="$FIX_DIR/runner-$1.conf" kv key
 	shift
-	cp "$CATALOG_CONF" "$out"
-	chmod 600 "$out"
+	cp "$CATALOG_CONF" "$out" && chmod 600 "$out" ||
+	    fail "rt_conf: cannot copy $CATALOG_CONF"
 	for kv in "$@"; do
 		key=${kv%%=*}
 		sed -i "/^${key//./\\.}[[:space:]]*=/d" "$out"
-		printf '%s = %s\n' "$key" "${kv#*=}" >>"$out"
+		printf '%s = %s\n' "$key" "${kv#*=}" >>"$out" ||
+		    fail "rt_conf: cannot set $key"
 	done
 	echo "$out"
 }
@@ -83,23 +85,23 @@ rt_run() {
 }
 
 # rt_drain CONF LOG TAG: run --once until none of the tag's jobs is
-# pending or running (at most ~30 s: leases of killed runners expire).
+# pending or running (at most ~30 s: leases of killed runners expire);
+# fails the case if a run fails or jobs are left.
 rt_drain() {
 	local i
 	for i in $(seq 1 150); do
 		[ "$(rt_count "$3" "j.status IN ('pending','running')")" = 0 ] &&
 		    return 0
-		rt_run "$1" "$2" run --once || return 1
+		rt_run "$1" "$2" run --once || fail "rt_drain: run --once exited $?"
 		sleep 0.2
 	done
-	echo "jobs still pending or running after the drain"
-	return 1
+	fail "jobs still pending or running after the drain"
 }
 
 # rt_check_message FILE ORDER_ID EMAIL: parses a delivered message back
 # and checks its headers and body.
 rt_check_message() {
-	python3 - "$@" <<'EOF'
+	python3 - "$@" <<'EOF' || fail "rt_check_message: $1 is not order $2's message"
 import email, email.policy, email.utils, sys
 path, oid, to = sys.argv[1], sys.argv[2], sys.argv[3]
 raw = open(path, "rb").read()
