@@ -34,7 +34,8 @@ fi_post() {
 
 # fi_hold NAME SQL...: an administrator session runs SQL (which takes a row
 # lock) and then sleeps up to 30 s holding it; FI_HOLD_<NAME> is its
-# connection id once it holds the lock.
+# connection id once it holds the lock.  fi_release ends it, at the latest
+# when the case ends.
 fi_hold() {
 	local name=$1 conn _
 	shift
@@ -46,6 +47,7 @@ fi_hold() {
 		  WHERE info LIKE '%fi_hold_$name%' AND id <> CONNECTION_ID()")
 		if [ -n "$conn" ]; then
 			eval "FI_HOLD_$name=$conn"
+			it_defer "fi_release $name"
 			return 0
 		fi
 		sleep 0.05
@@ -57,7 +59,7 @@ fi_hold() {
 fi_release() {
 	local conn
 	eval "conn=\$FI_HOLD_$1"
-	[ -n "$conn" ] && sql "KILL $conn" 2>/dev/null
+	[ -z "$conn" ] || sql_try "KILL $conn" 2>/dev/null	# gone after a release
 	return 0
 }
 
@@ -71,8 +73,7 @@ fi_waiting() {
 		[ -n "$conn" ] && { echo "$conn"; return 0; }
 		sleep 0.05
 	done
-	echo "no request of the app waited on: $1" >&2
-	return 1
+	fail "no request of the app waited on: $1"
 }
 
 # fi_check KEY EMAIL FILE...: one order for EMAIL; each answer in FILE is
@@ -82,7 +83,7 @@ fi_check() {
 	local key=$1 email=$2 f id st n
 	shift 2
 	n=$(sql "SELECT COUNT(*) FROM orders WHERE email = '$email'")
-	expect_eq "orders for the key" "$n" 1 || return 1
+	expect_eq "orders for the key" "$n" 1
 	id=$(sql "SELECT id FROM orders WHERE email = '$email'")
 	for f in "$@"; do
 		st=$(cut -d' ' -f1 <"$f")
@@ -95,11 +96,10 @@ fi_check() {
 	done
 	http POST /api/orders -H "$FI_J" -H "Idempotency-Key: $key" --data-binary \
 	    "{\"email\":\"$email\",\"items\":[{\"product_id\":$FI_PRODUCT,\"quantity\":1}]}"
-	expect_eq "one more retry" "$STATUS $(json 'j["id"]')" "201 $id" ||
-	    return 1
-	expect_eq "replayed" "$(header idempotent-replayed)" true || return 1
+	expect_eq "one more retry" "$STATUS $(json_try 'j["id"]' 2>/dev/null)" "201 $id"
+	expect_eq "replayed" "$(header idempotent-replayed)" true
 	expect_eq "one job for the order" "$(sql "SELECT COUNT(*) FROM jobs
-	  WHERE idempotency_key = 'order-confirmation-$id'")" 1 || return 1
+	  WHERE idempotency_key = 'order-confirmation-$id'")" 1
 	sql "DELETE FROM jobs WHERE idempotency_key = 'order-confirmation-$id';
 	  DELETE FROM orders WHERE id = $id;
 	  DELETE FROM idempotency_keys WHERE idem_key = '$key'"
@@ -116,12 +116,13 @@ t_fi_claim() {
 	  state, expires_at) VALUES ('$key', UNHEX(REPEAT('00', 32)),
 	  'in_progress', NOW(6) + INTERVAL 1 HOUR)"
 	fi_post "$key" "$email" "$a"; pa=$FI_PID
-	conn=$(fi_waiting 'INSERT INTO idempotency_keys%') || { fi_release claim; return 1; }
+	conn=$(fi_waiting 'INSERT INTO idempotency_keys%')
 	sql "KILL CONNECTION $conn"
 	fi_post "$key" "$email" "$b"; pb=$FI_PID
 	sleep 0.5
 	fi_release claim
-	wait "$pa" "$pb"
+	wait "$pa" || fail "the first client exited $?"
+	wait "$pb" || fail "the retrying client exited $?"
 	fi_check "$key" "$email" "$a" "$b"
 }
 it_case "Idempotency-Key: link killed while inserting the key row, retry meanwhile: one order" t_fi_claim
@@ -136,14 +137,15 @@ t_fi_order() {
 	local a="$FIX_DIR/fi2.a" b="$FIX_DIR/fi2.b" pa pb conn
 	fi_hold order "SELECT id FROM products WHERE id = $FI_PRODUCT FOR UPDATE"
 	fi_post "$key" "$email" "$a"; pa=$FI_PID
-	conn=$(fi_waiting '%FROM products%FOR UPDATE%') || { fi_release order; return 1; }
+	conn=$(fi_waiting '%FROM products%FOR UPDATE%')
 	sql "KILL CONNECTION $conn"
 	sleep 0.3
 	fi_post "$key" "$email" "$b"; pb=$FI_PID
 	sleep 0.5
 	fi_release order
-	wait "$pa" "$pb"
-	fi_check "$key" "$email" "$a" "$b" || return 1
+	wait "$pa" || fail "the first client exited $?"
+	wait "$pb" || fail "the retrying client exited $?"
+	fi_check "$key" "$email" "$a" "$b"
 	grep -q 'event=idempotency_takeover' "$FIX_DIR/log/app.log" ||
 	    fail "the retry never took the key over: the case did not reach its race"
 }
@@ -157,16 +159,17 @@ t_fi_record() {
 	local a="$FIX_DIR/fi3.a" b="$FIX_DIR/fi3.b" pa pb conn _
 	fi_hold rprod "SELECT id FROM products WHERE id = $FI_PRODUCT FOR UPDATE"
 	fi_post "$key" "$email" "$a"; pa=$FI_PID
-	fi_waiting '%FROM products%FOR UPDATE%' >/dev/null || { fi_release rprod; return 1; }
+	fi_waiting '%FROM products%FOR UPDATE%' >/dev/null
 	fi_hold rkey "SELECT idem_key FROM idempotency_keys WHERE idem_key = '$key' FOR UPDATE"
 	fi_release rprod
-	conn=$(fi_waiting 'UPDATE idempotency_keys SET state%') || { fi_release rkey; return 1; }
+	conn=$(fi_waiting 'UPDATE idempotency_keys SET state%')
 	sql "KILL CONNECTION $conn"
 	sleep 0.3
 	fi_post "$key" "$email" "$b"; pb=$FI_PID
 	sleep 0.5
 	fi_release rkey
-	wait "$pa" "$pb"
+	wait "$pa" || fail "the first client exited $?"
+	wait "$pb" || fail "the retrying client exited $?"
 	fi_check "$key" "$email" "$a" "$b"
 }
 it_case "Idempotency-Key: link killed while recording the answer, retry meanwhile: one order" t_fi_record
@@ -178,11 +181,12 @@ t_fi_idle() {
 	local a="$FIX_DIR/fi4.a" b="$FIX_DIR/fi4.b" pa pb c
 	for c in $(sql "SELECT id FROM information_schema.processlist
 	    WHERE user = 'catalog'"); do
-		sql "KILL CONNECTION $c" 2>/dev/null
+		sql_try "KILL CONNECTION $c" 2>/dev/null	# may have ended
 	done
 	fi_post "$key" "$email" "$a"; pa=$FI_PID
 	fi_post "$key" "$email" "$b"; pb=$FI_PID
-	wait "$pa" "$pb"
+	wait "$pa" || fail "the first client exited $?"
+	wait "$pb" || fail "the retrying client exited $?"
 	fi_check "$key" "$email" "$a" "$b"
 }
 it_case "Idempotency-Key: every link killed while idle, request and retry at once: one order" t_fi_idle
