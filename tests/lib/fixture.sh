@@ -6,7 +6,8 @@
 # tree, and exports its DIR/env (CATALOG_URL, MYSQL_UNIX_PORT, ...).
 # fixture_down stops it and removes the directory (kept when
 # KEEP_FIXTURE=1, for post-mortems).  CATALOG_TEST_PRODUCTS sets the seed
-# size (default 500).  MariaDB also listens on 127.0.0.1:$FIX_DB_PORT, so
+# size (default 500), CATALOG_TEST_TMPDIR where the directory goes (default
+# /tmp; a unix socket path must stay under 108 bytes).  MariaDB also listens on 127.0.0.1:$FIX_DB_PORT, so
 # a case can run the app over TCP (db.host) as well as the unix socket.
 #
 # THE RULE FOR CASES (every tests/it/*.sh; tests/harness.test proves it):
@@ -70,7 +71,8 @@ fixture_restart() {
 
 fixture_up() {
 	local port
-	FIX_DIR=$(mktemp -d /tmp/catalog-test.XXXXXX) || return 1
+	FIX_DIR=$(mktemp -d "${CATALOG_TEST_TMPDIR:-/tmp}/catalog-test.XXXXXX") ||
+	    return 1
 	port=$(fixture_free_port) || return 1
 	# MariaDB also on TCP, for the cases that run the app over db.host
 	FIX_DB_PORT=$(fixture_free_port) || return 1
