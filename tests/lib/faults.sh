@@ -28,49 +28,19 @@ fl_admin_token() {
 	awk -F' *= *' '$1 == "http.admin_token" { print $2 }' "$CATALOG_CONF"
 }
 
-# fl_reader OUT END_MS URL...: GETs a random URL of the list until END_MS.
+# fl_reader OUT END_MS URL...: GETs a random URL of the list until END_MS,
+# over one kept connection (tests/lib/load.py).
 fl_reader() {
-	local out=$1 end=$2 t0 t1 s u
-	shift 2
-	local urls=("$@")
-	while :; do
-		t0=$(fl_now_ms)
-		[ "$t0" -lt "$end" ] || break
-		u=${urls[RANDOM % ${#urls[@]}]}
-		s=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
-		    "$CATALOG_URL$u")
-		t1=$(fl_now_ms)
-		echo "$t0 $t1 ${s:-000} $u" >>"$out"
-	done
+	exec "$PYTHON3" "$top_srcdir/tests/lib/load.py" reader "$1" "$2" \
+	    "$CATALOG_URL" "${@:3}"
 }
 
 # fl_orderer OUT END_MS TAG PRODUCT...: POSTs orders of 1 or 2 of the
 # products (quantity 1..3 each), each with a fresh Idempotency-Key
-# TAG-<client>-<n>, until END_MS.
+# TAG-<client>-<n>, until END_MS (tests/lib/load.py).
 fl_orderer() {
-	local out=$1 end=$2 tag=$3 t0 t1 s n=0 key p1 p2 body req
-	shift 3
-	local prods=("$@")
-	while :; do
-		t0=$(fl_now_ms)
-		[ "$t0" -lt "$end" ] || break
-		n=$((n + 1))
-		key="$tag-$BASHPID-$n"
-		p1=${prods[RANDOM % ${#prods[@]}]}
-		p2=${prods[RANDOM % ${#prods[@]}]}
-		body="{\"email\":\"$key@example.com\",\"items\":[{\"product_id\":$p1,\"quantity\":$((RANDOM % 3 + 1))}"
-		[ "$p2" != "$p1" ] && [ $((RANDOM % 2)) = 0 ] &&
-		    body="$body,{\"product_id\":$p2,\"quantity\":$((RANDOM % 3 + 1))}"
-		body="$body]}"
-		req="$FL_DIR/req/$key"
-		printf '%s' "$body" >"$req"
-		s=$(curl -s -o "$FL_DIR/body/$key" -w '%{http_code}' \
-		    --max-time 10 -X POST -H 'Content-Type: application/json' \
-		    -H "Idempotency-Key: $key" --data-binary "@$req" \
-		    "$CATALOG_URL/api/orders")
-		t1=$(fl_now_ms)
-		echo "$t0 $t1 ${s:-000} $key $FL_DIR/body/$key $req" >>"$out"
-	done
+	exec "$PYTHON3" "$top_srcdir/tests/lib/load.py" orderer "$1" "$2" \
+	    "$CATALOG_URL" "$FL_DIR" "$3" "${@:4}"
 }
 
 # fl_mark WHAT: a timestamped note (shown when a case fails).
