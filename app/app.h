@@ -44,6 +44,8 @@ void catalog_products(struct app *, struct request *, struct response *,
 void catalog_product(struct app *, struct request *, struct response *,
     uint64_t);
 void metrics_page(struct app *, struct request *, struct response *, uint64_t);
+/* openapi.c */
+void openapi_get(struct app *, struct request *, struct response *, uint64_t);
 /* orders.c */
 void orders_create(struct app *, struct request *, struct response *,
     uint64_t);

@@ -17,7 +17,7 @@
 
 static const char *const route_names[METRICS_ROUTES] = {
 	"healthz", "categories", "products", "product", "orders", "order",
-	"admin_products", "metrics", "other"
+	"admin_products", "metrics", "openapi", "other"
 };
 static const char *const cache_results[METRICS_CACHE_RESULTS] = {
 	"hit", "miss", "bypass", "stale"

@@ -30,6 +30,8 @@ static const struct route routes[] = {
 	    "healthz" },
 	{ "/metrics", HTTP_GET, metrics_page, 0, METRICS_ROUTE_METRICS,
 	    "metrics" },
+	{ "/api/openapi.json", HTTP_GET, openapi_get, 0, METRICS_ROUTE_OPENAPI,
+	    "openapi" },
 	{ "/api/categories", HTTP_GET, catalog_categories, 0,
 	    METRICS_ROUTE_CATEGORIES, "categories" },
 	{ "/api/products", HTTP_GET, catalog_products, 0,

@@ -40,6 +40,8 @@ PYTHON3=/usr/bin/python3
 python3() { "$PYTHON3" "$@"; }
 
 FIX_DIR=""
+# shellcheck source=openapi.sh
+. "$top_srcdir/tests/lib/openapi.sh"
 IT_N=0
 IT_FAILED=0
 IT_SHELL=$$		# it_begin and each case's shell set these
@@ -233,6 +235,7 @@ http() {
 	    --max-time 10 -X "$method" "$@" "$CATALOG_URL$path") || STATUS=000
 	BODY=$(cat "$tmp")
 	HEADERS=$(tr -d '\r' <"$tmp.h")
+	openapi_record "$method" "$path" "$tmp" "$tmp.h" "$@"
 	rm -f "$tmp" "$tmp.h"
 }
 
