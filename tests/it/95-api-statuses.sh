@@ -13,17 +13,17 @@ api_auth() { echo "Authorization: Bearer $CATALOG_ADMIN_TOKEN"; }
 
 # api_is_problem STATUS: the last answer is that status, as a problem.
 api_is_problem() {
-	expect_eq status "$STATUS" "$1" || return 1
-	expect_eq type "$(header content-type)" application/problem+json || return 1
+	expect_eq status "$STATUS" "$1"
+	expect_eq type "$(header content-type)" application/problem+json
 	expect_eq "problem status" "$(json 'j["status"]')" "$1"
 }
 
 t_api_openapi_served() {
 	local etag same version
 	http GET /api/openapi.json
-	expect_eq status "$STATUS" 200 || return 1
-	expect_eq type "$(header content-type)" application/json || return 1
-	expect_eq cache-control "$(header cache-control)" "public, max-age=300" || return 1
+	expect_eq status "$STATUS" 200
+	expect_eq type "$(header content-type)" application/json
+	expect_eq cache-control "$(header cache-control)" "public, max-age=300"
 	etag=$(header etag)
 	[[ $etag =~ ^\"[0-9a-f]{16}\"$ ]] || fail "ETag: '$etag'"
 	# the same document as the YAML, member for member
@@ -32,13 +32,13 @@ import json, sys, yaml
 served = json.load(sys.stdin)
 print(served == yaml.safe_load(open(sys.argv[1], encoding="utf-8")))' \
 	    "$top_srcdir/docs/openapi.yaml") || fail "not JSON: ${BODY:0:80}"
-	expect_eq "served == docs/openapi.yaml" "$same" True || return 1
+	expect_eq "served == docs/openapi.yaml" "$same" True
 	version=$("$APP" --version | awk '{ print $2 }')
-	expect_eq "info.version" "$(json 'j["info"]["version"]')" "$version" || return 1
+	expect_eq "info.version" "$(json 'j["info"]["version"]')" "$version"
 	http GET /api/openapi.json -H "If-None-Match: $etag"
-	expect_eq revalidated "$STATUS" 304 || return 1
-	expect_eq "no body" "$BODY" "" || return 1
-	expect_eq "same ETag" "$(header etag)" "$etag" || return 1
+	expect_eq revalidated "$STATUS" 304
+	expect_eq "no body" "$BODY" ""
+	expect_eq "same ETag" "$(header etag)" "$etag"
 	http GET /api/openapi.json -H 'If-None-Match: "0000000000000000"'
 	expect_eq "other tag" "$STATUS" 200
 }
@@ -48,12 +48,12 @@ t_api_lists_304() {
 	local u etag
 	for u in /api/categories "/api/products?category=lighting&sort=name"; do
 		http GET "$u"
-		expect_eq "$u" "$STATUS" 200 || return 1
+		expect_eq "$u" "$STATUS" 200
 		etag=$(header etag)
 		http GET "$u" -H "If-None-Match: $etag"
-		expect_eq "$u revalidated" "$STATUS" 304 || return 1
-		expect_eq "$u no body" "$BODY" "" || return 1
-		expect_eq "$u ETag" "$(header etag)" "$etag" || return 1
+		expect_eq "$u revalidated" "$STATUS" 304
+		expect_eq "$u no body" "$BODY" ""
+		expect_eq "$u ETag" "$(header etag)" "$etag"
 		[ -n "$(header x-cache)" ] || fail "$u: 304 without X-Cache"
 	done
 }
@@ -64,7 +64,7 @@ t_api_patch_415() {
 	before=$(sql "SELECT price_cents FROM products WHERE id = 400")
 	http PATCH /api/products/400 -H "$(api_auth)" -H 'Content-Type: text/plain' \
 	    --data-binary '{"price_cents":1}'
-	api_is_problem 415 || return 1
+	api_is_problem 415
 	expect_eq unchanged "$(sql "SELECT price_cents FROM products WHERE id = 400")" "$before"
 }
 it_case "PATCH with a body that is not application/json is a 415 problem" t_api_patch_415
@@ -77,20 +77,20 @@ t_api_bounds_accepted() {
 	for i in $(seq 400 449); do items="$items${items:+,}{\"product_id\":$i,\"quantity\":1}"; done
 	http POST /api/orders -H "$API_J" --data-binary \
 	    "{\"email\":\"bounds-$API_RUN@example.com\",\"items\":[$items]}"
-	expect_eq "50 items" "$STATUS" 201 || return 1
-	expect_eq "50 lines" "$(json 'len(j["items"])')" 50 || return 1
+	expect_eq "50 items" "$STATUS" 201
+	expect_eq "50 lines" "$(json 'len(j["items"])')" 50
 	http POST /api/orders -H "$API_J" --data-binary \
 	    '{"email":"o'"'"'brien.x+tag@mail-1.example.co","items":[{"product_id":450,"quantity":1000}]}'
-	expect_eq "quantity 1000, unusual email" "$STATUS" 201 || return 1
+	expect_eq "quantity 1000, unusual email" "$STATUS" 201
 	sku=$(printf 'B%s%s' "$API_RUN" "$(printf '%.0sx' $(seq 1 64))" | cut -c1-64)
 	name="$(printf '%.0sn' $(seq 1 199))é"
 	http POST /api/products -H "$(api_auth)" -H "$API_J" --data-binary \
 	    "{\"sku\":\"$sku\",\"name\":\"$name\",\"category\":\"lighting\",\"price_cents\":100000000,\"stock\":1000000}"
-	expect_eq "largest product" "$STATUS" 201 || return 1
+	expect_eq "largest product" "$STATUS" 201
 	id=$(json 'j["id"]')
 	http PATCH "/api/products/$id" -H "$(api_auth)" -H "$API_J" --data-binary \
 	    '{"price_cents":0,"stock":0}'
-	expect_eq "zero price and stock" "$STATUS" 200 || return 1
+	expect_eq "zero price and stock" "$STATUS" 200
 	http DELETE "/api/products/$id" -H "$(api_auth)"
 	expect_eq cleanup "$STATUS" 204
 }
@@ -114,8 +114,8 @@ t_api_app_down_502() {
 	kill -TERM "$pid"
 	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	http GET /api/products/1
-	fixture_restart || fail "the app did not start again"
-	api_is_problem 502 || return 1
+	fixture_restart
+	api_is_problem 502
 	http GET /api/products/1
 	expect_eq "after the restart" "$STATUS" 200
 }
@@ -126,9 +126,10 @@ it_case "the app stopped: nginx answers a 502 problem; served again after a rest
 t_api_db_down_503() {
 	local r m p a b auth
 	auth=$(api_auth)
+	it_defer fixture_restart	# however the case ends
 	kill "$(cat "$FIX_DIR/run/memcached.pid")"
 	mariadb-admin -uroot --socket="$MYSQL_UNIX_PORT" shutdown ||
-	    { fixture_restart; fail "mariadb-admin shutdown failed"; }
+	    fail "mariadb-admin shutdown failed"
 	for _ in $(seq 1 100); do [ -S "$MYSQL_UNIX_PORT" ] || break; sleep 0.1; done
 	for r in "GET /api/categories" "GET /api/products?per_page=11" \
 	    "GET /api/products/401" "GET /api/orders/1 A" \
@@ -141,11 +142,10 @@ t_api_db_down_503() {
 		[ -n "$b" ] && set -- "$@" --data-binary "$b"
 		http "$m" "$p" "$@"
 		if [ "$STATUS" != 503 ] || [ "$(header content-type)" != application/problem+json ]; then
-			fixture_restart
 			fail "$m $p with the database down: $STATUS ${BODY:0:100}"
 		fi
 	done
-	fixture_restart || fail "restart failed"
+	fixture_restart
 	for _ in $(seq 1 25); do
 		http GET /api/products/401
 		[ "$STATUS" = 200 ] && break
