@@ -15,13 +15,13 @@
 #include "conf.h"
 #include "db.h"
 #include "http.h"
-#include "metrics.h"
+#include "app_metrics.h"
 
 struct app {
 	const struct conf	*conf;
 	struct db		 db;
 	struct cache		 cache;
-	struct metrics		*metrics;
+	struct app_metrics	*metrics;
 	struct cache_shared	*cache_shared;
 	unsigned		 worker;	/* 0..app.workers-1 */
 };
@@ -60,6 +60,6 @@ void admin_product_delete(struct app *, struct request *, struct response *,
 
 /* worker.c */
 int worker_main(const struct conf *conf, int listen_fd, unsigned index,
-    struct metrics *metrics, struct cache_shared *shared);
+    struct app_metrics *metrics, struct cache_shared *shared);
 
 #endif

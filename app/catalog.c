@@ -122,7 +122,7 @@ catalog_serve(struct app *app, struct request *req, struct response *res,
 		return;
 	}
 	buf_init(&body, HTTP_MAX_RESPONSE);
-	metrics_add(&app->metrics->cache_db_loads, 1);
+	metrics_add(&app->metrics->core.cache_db_loads, 1);
 	status = load(app, ctx, &body, &detail);
 	if (status == 200 && !body.overflow) {
 		if (e.status == CACHE_BYPASS) {

@@ -21,7 +21,7 @@
 #include <fcgiapp.h>
 
 #include "buf.h"
-#include "metrics.h"
+#include "app_metrics.h"
 
 #define HTTP_MAX_BODY		(64 * 1024)
 /* The largest answer (the category list is the only one that grows with

@@ -151,7 +151,7 @@ master_open_socket(const struct conf *conf, int *owned)
 
 static pid_t
 master_spawn(const struct conf *conf, int fd, unsigned index,
-    struct metrics *metrics, struct cache_shared *shared)
+    struct app_metrics *metrics, struct cache_shared *shared)
 {
 	pid_t pid = fork();
 
@@ -204,7 +204,7 @@ master_run(const struct conf *conf)
 	pid_t workers[MASTER_MAX_WORKERS];
 	time_t last_start[MASTER_MAX_WORKERS];
 	struct cache_shared *shared;
-	struct metrics *metrics;
+	struct app_metrics *metrics;
 	struct sigaction sa;
 	unsigned n = conf->app_workers, i;
 	int fd, owned;
@@ -214,7 +214,7 @@ master_run(const struct conf *conf)
 		    conf->app_listen, strerror(errno));
 		return 1;
 	}
-	if ((metrics = metrics_create()) == NULL ||
+	if ((metrics = app_metrics_create()) == NULL ||
 	    (shared = cache_shared_create()) == NULL) {
 		log_msg(LOG_ERROR, "event=shm_failed error=\"%s\"",
 		    strerror(errno));

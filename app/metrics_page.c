@@ -1,7 +1,7 @@
 /*
  * metrics_page.c: GET /metrics in the Prometheus text exposition format
  * (version 0.0.4).  Counters come from the shared block every worker adds
- * to (metrics.h); the queue gauges are three cheap indexed queries (counts
+ * to (app_metrics.h); the queue gauges are three cheap indexed queries (counts
  * of pending, running and dead jobs use the (status, ...) indexes; "done"
  * is never counted, it grows without bound).  nginx serves this route to
  * loopback clients only.
@@ -71,7 +71,7 @@ void
 metrics_page(struct app *app, struct request *req, struct response *res,
     uint64_t id)
 {
-	struct metrics *m = app->metrics;
+	struct app_metrics *m = app->metrics;
 	struct buf *b = &res->body;
 	uint64_t cumulative = 0;
 	size_t r, c;
@@ -84,27 +84,27 @@ metrics_page(struct app *app, struct request *req, struct response *res,
 	for (r = 0; r < METRICS_CACHE_RESULTS; r++)
 		buf_printf(b, "catalog_cache_requests_total{result=\"%s\"} %"
 		    PRIu64 "\n", cache_results[r],
-		    metrics_get(&m->cache_requests[r]));
+		    metrics_get(&m->core.cache_requests[r]));
 	counter(b, "catalog_cache_errors_total",
 	    "memcached calls that failed (each opens the breaker).",
-	    metrics_get(&m->cache_errors));
+	    metrics_get(&m->core.cache_errors));
 	counter(b, "catalog_cache_db_loads_total",
 	    "Cached routes answered by reading the database.",
-	    metrics_get(&m->cache_db_loads));
+	    metrics_get(&m->core.cache_db_loads));
 	counter(b, "catalog_cache_stampede_waits_total",
 	    "Lookups that waited for another worker's load.",
-	    metrics_get(&m->cache_stampede_waits));
+	    metrics_get(&m->core.cache_stampede_waits));
 	counter(b, "catalog_cache_invalidations_total",
 	    "Namespace generation bumps after writes.",
-	    metrics_get(&m->cache_invalidations));
+	    metrics_get(&m->core.cache_invalidations));
 	counter(b, "catalog_cache_invalidation_failures_total",
 	    "Bumps that did not reach memcached (server flushed on return).",
-	    metrics_get(&m->cache_invalidation_failures));
+	    metrics_get(&m->core.cache_invalidation_failures));
 	counter(b, "catalog_cache_oversized_total",
 	    "Answers served uncached: larger than cache.item_size_max.",
-	    metrics_get(&m->cache_oversized));
+	    metrics_get(&m->core.cache_oversized));
 	counter(b, "catalog_db_errors_total", "Database errors.",
-	    metrics_get(&m->db_errors));
+	    metrics_get(&m->core.db_errors));
 	counter(b, "catalog_worker_restarts_total",
 	    "Workers replaced after they died.",
 	    metrics_get(&m->worker_restarts));
@@ -126,7 +126,7 @@ metrics_page(struct app *app, struct request *req, struct response *res,
 	for (r = 0; r < METRICS_BUCKETS; r++) {
 		cumulative += metrics_get(&m->http_duration_bucket[r]);
 		buf_printf(b, "catalog_http_request_duration_seconds_bucket"
-		    "{le=\"%g\"} %" PRIu64 "\n", metrics_bucket_bounds[r],
+		    "{le=\"%g\"} %" PRIu64 "\n", app_metrics_bucket_bounds[r],
 		    cumulative);
 	}
 	buf_printf(b, "catalog_http_request_duration_seconds_bucket{le=\"+Inf\"}"

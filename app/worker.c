@@ -84,8 +84,9 @@ worker_handle(struct app *app, FCGX_Request *fcgi, struct response *res)
 		log_msg(LOG_WARN, "event=client_gone route=%s", req.route);
 	us = util_monotonic_us() - req.started_us;
 	if (app->db.errors != db_errors)
-		metrics_add(&app->metrics->db_errors, app->db.errors - db_errors);
-	metrics_observe_request(app->metrics, req.metric,
+		metrics_add(&app->metrics->core.db_errors,
+		    app->db.errors - db_errors);
+	app_metrics_observe(app->metrics, req.metric,
 	    res->status, us);
 	worker_log(&req, res, us);
 	http_request_free(&req);
@@ -130,7 +131,7 @@ worker_wake(int sig)
 
 static int
 worker_thread_init(struct worker_thread *t, const struct conf *conf,
-    int listen_fd, unsigned index, struct metrics *metrics,
+    int listen_fd, unsigned index, struct app_metrics *metrics,
     struct cache_shared *shared)
 {
 	memset(t, 0, sizeof(*t));
@@ -140,7 +141,7 @@ worker_thread_init(struct worker_thread *t, const struct conf *conf,
 	t->app.worker = index;
 	db_init(&t->app.db, conf, &app_statements);
 	http_response_init(&t->res);
-	if (cache_open(&t->app.cache, conf, shared, metrics) != 0)
+	if (cache_open(&t->app.cache, conf, shared, &metrics->core) != 0)
 		return -1;
 	return FCGX_InitRequest(&t->fcgi, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
 }
@@ -193,7 +194,7 @@ worker_wait_and_drain(struct worker_thread *threads, unsigned n)
 
 int
 worker_main(const struct conf *conf, int listen_fd, unsigned index,
-    struct metrics *metrics, struct cache_shared *shared)
+    struct app_metrics *metrics, struct cache_shared *shared)
 {
 	struct worker_thread *threads;
 	struct sigaction sa;

@@ -1,5 +1,5 @@
 /*
- * metrics.c: the shared counter block; see metrics.h.
+ * metrics.c: counter blocks; see metrics.h.
  */
 #include "config.h"
 
@@ -9,20 +9,16 @@
 
 #include "metrics.h"
 
-const double metrics_bucket_bounds[METRICS_BUCKETS] = {
-	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
-};
-
-struct metrics *
-metrics_create(void)
+void *
+metrics_map_shared(size_t size)
 {
 	void *p;
 
-	p = mmap(NULL, sizeof(struct metrics), PROT_READ | PROT_WRITE,
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	memset(p, 0, sizeof(struct metrics));
+	memset(p, 0, size);
 	return p;
 }
 
@@ -32,27 +28,4 @@ metrics_local(void)
 	static struct metrics local;
 
 	return &local;
-}
-
-void
-metrics_observe_request(struct metrics *m, enum metrics_route route,
-    int status, uint64_t duration_us)
-{
-	double seconds = (double)duration_us / 1e6;
-	int cls = status / 100 - 1;
-	size_t i;
-
-	if (cls < 0 || cls >= METRICS_STATUS_CLASSES)
-		cls = METRICS_STATUS_CLASSES - 1;
-	if ((unsigned)route >= METRICS_ROUTES)
-		route = METRICS_ROUTE_OTHER;
-	metrics_add(&m->http_requests[route][cls], 1);
-	/* stored per bucket, made cumulative at exposition time */
-	for (i = 0; i < METRICS_BUCKETS; i++)
-		if (seconds <= metrics_bucket_bounds[i]) {
-			metrics_add(&m->http_duration_bucket[i], 1);
-			break;
-		}
-	metrics_add(&m->http_duration_count, 1);
-	metrics_add(&m->http_duration_sum_us, duration_us);
 }

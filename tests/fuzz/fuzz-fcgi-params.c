@@ -94,7 +94,7 @@ fuzz_init(void)
 	    "init: memory");
 	db_init(&fuzz_app.db, &fuzz_conf, &app_statements);
 	check(cache_open(&fuzz_app.cache, &fuzz_conf, fuzz_app.cache_shared,
-	    fuzz_app.metrics) == 0, "init: cache_open");
+	    &fuzz_app.metrics->core) == 0, "init: cache_open");
 	http_response_init(&fuzz_res);
 	fuzz_out = malloc(FUZZ_OUT_MAX);
 	check(fuzz_out != NULL, "init: memory");
