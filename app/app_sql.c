@@ -76,9 +76,6 @@ static const char *const app_sql[APP_STMT__MAX - STMT_CORE__MAX] = {
 	T(STMT_ORDER_INSERT_ITEM) =
 	    "INSERT INTO order_items (order_id, product_id, sku, name, quantity,"
 	    " unit_price_cents) VALUES (?, ?, ?, ?, ?, ?)",
-	T(STMT_ORDER_INSERT_JOB) =
-	    "INSERT INTO jobs (type, payload, idempotency_key, max_attempts)"
-	    " VALUES ('order_confirmation_email', ?, ?, ?)",
 	T(STMT_ORDER_GET) =
 	    "SELECT email, status, total_cents,"
 	    " DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'),"
@@ -86,8 +83,6 @@ static const char *const app_sql[APP_STMT__MAX - STMT_CORE__MAX] = {
 	T(STMT_ORDER_GET_ITEMS) =
 	    "SELECT product_id, sku, name, quantity, unit_price_cents"
 	    " FROM order_items WHERE order_id = ? ORDER BY product_id",
-	T(STMT_ORDER_GET_JOB) =
-	    "SELECT status FROM jobs WHERE idempotency_key = ?",
 
 	/* session-level named locks: released by the server if the link
 	 * dies */
@@ -122,19 +117,6 @@ static const char *const app_sql[APP_STMT__MAX - STMT_CORE__MAX] = {
 	    " AND state = 'in_progress' AND owner_token = ?",
 	T(STMT_IDEM_PRUNE) =
 	    "DELETE FROM idempotency_keys WHERE expires_at < NOW(6) LIMIT 100",
-
-	/* counts of pending, running and dead use the (status, ...)
-	 * indexes; "done" grows without bound and is never counted */
-	T(STMT_METRICS_JOBS_BY_STATUS) =
-	    "SELECT 'pending', COUNT(*) FROM jobs WHERE status = 'pending'"
-	    " UNION ALL SELECT 'running', COUNT(*) FROM jobs"
-	    " WHERE status = 'running'"
-	    " UNION ALL SELECT 'dead', COUNT(*) FROM jobs WHERE status = 'dead'",
-	T(STMT_METRICS_OLDEST_DUE) =
-	    "SELECT COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(run_at), NOW(6)),"
-	    " 0) FROM jobs WHERE status = 'pending' AND run_at <= NOW(6)",
-	T(STMT_METRICS_DEAD_OPEN) =
-	    "SELECT COUNT(*) FROM dead_letter_jobs WHERE replayed_at IS NULL",
 #undef T
 };
 

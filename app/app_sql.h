@@ -1,6 +1,7 @@
 /*
  * app_sql.h: every statement catalog-fcgi runs besides the core's
- * (core_sql.h), one id each, grouped by the file that runs them.  The
+ * (core_sql.h: the job queue, which the app reaches only through queue.h),
+ * one id each, grouped by the file that runs them.  The
  * texts are in app_sql.c; db.h says how ids are prepared and why no other
  * SQL can reach the server.
  */
@@ -33,15 +34,14 @@ enum app_stmt {
 	STMT_ADMIN_LOCK,
 	STMT_ADMIN_UPDATE,
 	STMT_ADMIN_DELETE,
-	/* orders.c: the order transaction and GET /api/orders/{id} */
+	/* orders.c: the order transaction (its job: queue.h) and
+	 * GET /api/orders/{id} */
 	STMT_ORDER_LOCK_PRODUCT,
 	STMT_ORDER_TAKE_STOCK,
 	STMT_ORDER_INSERT_ORDER,
 	STMT_ORDER_INSERT_ITEM,
-	STMT_ORDER_INSERT_JOB,
 	STMT_ORDER_GET,
 	STMT_ORDER_GET_ITEMS,
-	STMT_ORDER_GET_JOB,
 	/* idempotency.c: Idempotency-Key rows and their named locks */
 	STMT_IDEM_LOCK,
 	STMT_IDEM_UNLOCK,
@@ -52,10 +52,6 @@ enum app_stmt {
 	STMT_IDEM_RECORD,
 	STMT_IDEM_RELEASE,
 	STMT_IDEM_PRUNE,
-	/* metrics_page.c: the queue gauges */
-	STMT_METRICS_JOBS_BY_STATUS,
-	STMT_METRICS_OLDEST_DUE,
-	STMT_METRICS_DEAD_OPEN,
 	APP_STMT__MAX
 };
 

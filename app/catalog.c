@@ -24,9 +24,11 @@
 #define CATALOG_NS_MAX	96
 #define CATALOG_ITEM_MAX 201
 
-/* A loader fills body and returns 200, 404 (detail set) or 503. */
+/* A loader fills body and returns DB_OK, CATALOG_NOT_FOUND (detail set)
+ * or DB_E* (db.h's convention); catalog_serve() makes them 200, 404, 503. */
 typedef int (*catalog_loader)(struct app *, const void *ctx, struct buf *body,
     const char **detail);
+#define CATALOG_NOT_FOUND	1
 
 /* The list statement of each sort (app_sql.h), unfiltered and by category. */
 static const unsigned list_all[SORT__MAX] = {
@@ -112,7 +114,7 @@ catalog_serve(struct app *app, struct request *req, struct response *res,
 	struct buf body;
 	const char *detail = "not found";
 	char etag[CACHE_ETAG_MAX];
-	int status;
+	int rc;
 
 	cache_lookup(&app->cache, ns, params, &e);
 	if (e.status == CACHE_HIT ||
@@ -123,8 +125,8 @@ catalog_serve(struct app *app, struct request *req, struct response *res,
 	}
 	buf_init(&body, HTTP_MAX_RESPONSE);
 	metrics_add(&app->metrics->core.cache_db_loads, 1);
-	status = load(app, ctx, &body, &detail);
-	if (status == 200 && !body.overflow) {
+	rc = load(app, ctx, &body, &detail);
+	if (rc == DB_OK && !body.overflow) {
 		if (e.status == CACHE_BYPASS) {
 			cache_etag(body.data, body.len, etag);
 			catalog_answer(req, res, body.data, body.len, etag,
@@ -134,14 +136,14 @@ catalog_serve(struct app *app, struct request *req, struct response *res,
 			catalog_answer(req, res, body.data, body.len, e.etag,
 			    "MISS");
 		}
-	} else if (status == 503 && e.status == CACHE_STALE) {
+	} else if (rc < 0 && e.status == CACHE_STALE) {
 		/* database down: the copy we hold is still this generation */
 		cache_unlock(&app->cache, &e);
 		catalog_answer(req, res, e.body, e.body_len, e.etag, "HIT");
 	} else {
 		cache_unlock(&app->cache, &e);
 		req->cache_result = e.status == CACHE_BYPASS ? "BYPASS" : "MISS";
-		if (status == 404)
+		if (rc == CATALOG_NOT_FOUND)
 			http_problem(res, 404, detail);
 		else
 			http_problem(res, 503, "database unavailable, try again");
@@ -164,7 +166,7 @@ load_categories(struct app *app, const void *ctx, struct buf *b,
 
 	if (db_query(&app->db, STMT_CATALOG_CATEGORIES, NULL, 0, cols, 3,
 	    &cur) != DB_OK)
-		return 503;
+		return DB_ERR;
 	buf_puts(b, "{\"items\":[");
 	while ((rc = db_fetch(&app->db, cur, cols, 3)) == 1) {
 		buf_puts(b, first ? "{\"slug\":" : ",{\"slug\":");
@@ -176,9 +178,9 @@ load_categories(struct app *app, const void *ctx, struct buf *b,
 	}
 	db_done(cur);
 	if (rc != 0)
-		return 503;
+		return DB_ERR;
 	buf_puts(b, "]}");
-	return 200;
+	return DB_OK;
 }
 
 void
@@ -209,24 +211,24 @@ load_products(struct app *app, const void *ctx, struct buf *b,
 		    &cat, 1);
 		if (rc == 0) {
 			*detail = "no such category";
-			return 404;
+			return CATALOG_NOT_FOUND;
 		}
 		if (rc != 1)
-			return 503;
+			return DB_ERR;
 		args[nargs++] = db_i64(cat.i);
 	}
 	rc = db_query_row(&app->db,
 	    nargs ? STMT_CATALOG_COUNT_CATEGORY : STMT_CATALOG_COUNT_ALL,
 	    args, nargs, &total, 1);
 	if (rc != 1)
-		return 503;
+		return DB_ERR;
 	args[nargs++] = db_i64((int64_t)q->per_page);
 	args[nargs++] = db_i64((int64_t)((q->page - 1) * q->per_page));
 	catalog_product_bind(&row);
 	if (db_query(&app->db, q->category[0] != '\0' ?
 	    list_category[q->sort] : list_all[q->sort], args, nargs,
 	    row.cols, 6, &cur) != DB_OK)
-		return 503;
+		return DB_ERR;
 	buf_puts(b, "{\"items\":[");
 	while ((rc = db_fetch(&app->db, cur, row.cols, 6)) == 1) {
 		if (!first)
@@ -236,11 +238,11 @@ load_products(struct app *app, const void *ctx, struct buf *b,
 	}
 	db_done(cur);
 	if (rc != 0)
-		return 503;
+		return DB_ERR;
 	buf_printf(b, "],\"page\":%llu,\"per_page\":%llu,\"total\":%" PRId64 "}",
 	    (unsigned long long)q->page, (unsigned long long)q->per_page,
 	    total.i);
-	return 200;
+	return DB_OK;
 }
 
 void
@@ -276,12 +278,12 @@ load_product(struct app *app, const void *ctx, struct buf *b,
 	rc = db_query_row(&app->db, STMT_PRODUCT_BY_ID, &arg, 1, row.cols, 6);
 	if (rc == 0) {
 		*detail = "no such product";
-		return 404;
+		return CATALOG_NOT_FOUND;
 	}
 	if (rc != 1)
-		return 503;
+		return DB_ERR;
 	catalog_product_json(b, &row);
-	return 200;
+	return DB_OK;
 }
 
 void

@@ -1,10 +1,9 @@
 /*
  * metrics_page.c: GET /metrics in the Prometheus text exposition format
  * (version 0.0.4).  Counters come from the shared block every worker adds
- * to (app_metrics.h); the queue gauges are three cheap indexed queries (counts
- * of pending, running and dead jobs use the (status, ...) indexes; "done"
- * is never counted, it grows without bound).  nginx serves this route to
- * loopback clients only.
+ * to (app_metrics.h); the queue gauges are the queue's own counts
+ * (queue_count: cheap indexed queries; "done" is never counted, it grows
+ * without bound).  nginx serves this route to loopback clients only.
  */
 #include "config.h"
 
@@ -12,7 +11,7 @@
 #include <stdio.h>
 
 #include "app.h"
-#include "app_sql.h"
+#include "queue.h"
 #include "util.h"
 
 static const char *const route_names[METRICS_ROUTES] = {
@@ -33,35 +32,23 @@ counter(struct buf *b, const char *name, const char *help, uint64_t v)
 static void
 queue_gauges(struct app *app, struct buf *b)
 {
-	char status[16];
-	struct db_val cols[2] = { db_out_str(status, sizeof(status)),
-	    db_out_i64() };
-	struct db_val one = db_out_i64();
-	MYSQL_STMT *cur;
-	int rc;
+	struct queue_counts c;
 
-	buf_puts(b, "# HELP catalog_jobs Jobs in the queue by status "
-	    "(done is not counted).\n# TYPE catalog_jobs gauge\n");
-	if (db_query(&app->db, STMT_METRICS_JOBS_BY_STATUS, NULL, 0, cols, 2,
-	    &cur) ==
-	    DB_OK) {
-		while ((rc = db_fetch(&app->db, cur, cols, 2)) == 1)
-			buf_printf(b, "catalog_jobs{status=\"%s\"} %" PRId64 "\n",
-			    status, cols[1].i);
-		db_done(cur);
-	}
-	if (db_query_row(&app->db, STMT_METRICS_OLDEST_DUE, NULL, 0, &one,
-	    1) == 1)
-		buf_printf(b, "# HELP catalog_jobs_oldest_due_age_seconds Age of "
+	if (queue_count(&app->db, &c) == DB_OK)
+		buf_printf(b, "# HELP catalog_jobs Jobs in the queue by status "
+		    "(done is not counted).\n# TYPE catalog_jobs gauge\n"
+		    "catalog_jobs{status=\"pending\"} %" PRId64 "\n"
+		    "catalog_jobs{status=\"running\"} %" PRId64 "\n"
+		    "catalog_jobs{status=\"dead\"} %" PRId64 "\n"
+		    "# HELP catalog_jobs_oldest_due_age_seconds Age of "
 		    "the oldest due pending job.\n# TYPE "
 		    "catalog_jobs_oldest_due_age_seconds gauge\n"
-		    "catalog_jobs_oldest_due_age_seconds %.6f\n",
-		    (double)one.i / 1e6);
-	if (db_query_row(&app->db, STMT_METRICS_DEAD_OPEN, NULL, 0, &one,
-	    1) == 1)
-		buf_printf(b, "# HELP catalog_dead_letters Dead letters not yet "
+		    "catalog_jobs_oldest_due_age_seconds %.6f\n"
+		    "# HELP catalog_dead_letters Dead letters not yet "
 		    "replayed.\n# TYPE catalog_dead_letters gauge\n"
-		    "catalog_dead_letters %" PRId64 "\n", one.i);
+		    "catalog_dead_letters %" PRId64 "\n", c.pending, c.running,
+		    c.dead, (double)c.oldest_due_age_us / 1e6,
+		    c.dead_letters_open);
 	buf_printf(b, "# HELP catalog_db_up 1 when the database answered this "
 	    "scrape.\n# TYPE catalog_db_up gauge\ncatalog_db_up %d\n",
 	    app->db.connected ? 1 : 0);

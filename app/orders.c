@@ -15,15 +15,18 @@
  * still be at most ORDER_QUANTITY_MAX (else 400), because one line per
  * product is what order_items' primary key stores.
  *
- * The transaction ("one transaction", docs/API.md): lock each product with
- * SELECT ... FOR UPDATE by primary key in ascending id order (one fixed
- * order for every writer, so two orders cannot deadlock on each other's
- * products), refuse a missing product (422) or short stock (409) with a
- * rollback, decrement stock, insert the order with the total from the
- * database's prices, its items (sku, name and price snapshot), its
- * confirmation job and, when there is an Idempotency-Key, the recorded
- * answer; commit.  db_tx() reruns the whole unit after a deadlock, a lock
- * wait timeout or a link lost before COMMIT (the server rolled it back);
+ * The transaction ("one transaction", docs/API.md): orders_place() locks
+ * each product with SELECT ... FOR UPDATE by primary key in ascending id
+ * order (one fixed order for every writer, so two orders cannot deadlock
+ * on each other's products), refuses a missing product (422) or short
+ * stock (409) with a rollback, decrements stock, inserts the order with the
+ * total from the database's prices, its items (sku, name and price
+ * snapshot) and its confirmation job (queue_enqueue: the job exists exactly
+ * when the order does); the route adds, when there is an Idempotency-Key,
+ * the recorded answer; commit.  The refusals travel up as ORDER_* outcomes
+ * (orders.h) and become HTTP statuses only in orders_create().  db_tx()
+ * reruns the whole unit after a deadlock, a lock wait timeout or a link
+ * lost before COMMIT (the server rolled it back);
  * the Idempotency-Key's owner_token makes a rerun on a new link safe
  * (idempotency.h).  A COMMIT whose answer was lost is a 503 after the
  * invalidation (it may have happened; the key, if any, replays the 201).
@@ -47,6 +50,7 @@
 #include "idempotency.h"
 #include "log.h"
 #include "orders.h"
+#include "queue.h"
 #include "util.h"
 
 #define ORDER_NS_MAX		96
@@ -67,10 +71,6 @@ static const struct body_field item_fields[IF__MAX] = {
 	    ORDER_QUANTITY_MAX, NULL, NULL },
 };
 
-/* What the order transaction can refuse (db.h: positive outcomes). */
-#define ORDER_REFUSED	1	/* 409 or 422 in res, rolled back */
-#define ORDER_KEY_TAKEN	2	/* the Idempotency-Key went elsewhere */
-
 static int
 orders_line_cmp(const void *a, const void *b)
 {
@@ -80,8 +80,13 @@ orders_line_cmp(const void *a, const void *b)
 	    x->product_id > y->product_id;
 }
 
-/* Adds one item, merging a repeated product; -1 when the sum is too big. */
-static int
+void
+orders_sort_lines(struct order *o)
+{
+	qsort(o->lines, o->nlines, sizeof(o->lines[0]), orders_line_cmp);
+}
+
+int
 orders_add_line(struct order *o, int64_t product_id, int64_t quantity)
 {
 	size_t i;
@@ -124,7 +129,7 @@ orders_parse_items(json_object *items, struct order *o, char *detail,
 			return -1;
 		}
 	}
-	qsort(o->lines, o->nlines, sizeof(o->lines[0]), orders_line_cmp);
+	orders_sort_lines(o);
 	return 0;
 }
 
@@ -142,9 +147,9 @@ orders_parse(json_object *obj, struct order *o, char *detail, size_t size)
 }
 
 /* Locks one product and reads what the order snapshots.  1, 0 missing,
- * DB_ERR. */
+ * DB_E*. */
 static int
-orders_lock_line(struct app *app, struct order_line *l, int64_t *stock)
+orders_lock_line(struct db *db, struct order_line *l, int64_t *stock)
 {
 	struct db_val arg = db_i64(l->product_id);
 	struct db_val cols[6];
@@ -156,21 +161,20 @@ orders_lock_line(struct app *app, struct order_line *l, int64_t *stock)
 	cols[3] = db_out_i64();
 	cols[4] = db_out_i64();
 	cols[5] = db_out_i64();
-	rc = db_query_row(&app->db, STMT_ORDER_LOCK_PRODUCT, &arg, 1, cols, 6);
+	rc = db_query_row(db, STMT_ORDER_LOCK_PRODUCT, &arg, 1, cols, 6);
 	if (rc != 1)
-		return rc == 0 ? 0 : DB_ERR;
+		return rc;
 	l->unit_price = cols[3].i;
 	*stock = cols[4].i;
 	l->category_id = cols[5].i;
 	return 1;
 }
 
-/* Locks every product and checks stock: DB_OK, ORDER_REFUSED (res filled)
- * or DB_E*. */
+/* Locks every product and checks stock: DB_OK, a refusal (o->refused
+ * set) or DB_E*. */
 static int
-orders_lock_all(struct app *app, struct order *o, struct response *res)
+orders_lock_all(struct db *db, struct order *o)
 {
-	char detail[BODY_DETAIL_MAX];
 	int64_t stock, line_total;
 	size_t i;
 	int rc;
@@ -179,50 +183,42 @@ orders_lock_all(struct app *app, struct order *o, struct response *res)
 	for (i = 0; i < o->nlines; i++) {
 		struct order_line *l = &o->lines[i];
 
-		if ((rc = orders_lock_line(app, l, &stock)) < 0)
+		o->refused = l->product_id;
+		if ((rc = orders_lock_line(db, l, &stock)) < 0)
 			return rc;
-		if (rc == 0) {
-			snprintf(detail, sizeof(detail), "product %" PRId64
-			    " does not exist", l->product_id);
-			http_problem(res, 422, detail);
-			return ORDER_REFUSED;
-		}
-		if (stock < l->quantity) {
-			snprintf(detail, sizeof(detail), "not enough stock for "
-			    "product %" PRId64, l->product_id);
-			http_problem(res, 409, detail);
-			return ORDER_REFUSED;
-		}
+		if (rc == 0)
+			return ORDER_NO_PRODUCT;
+		if (stock < l->quantity)
+			return ORDER_SHORT_STOCK;
 		if (__builtin_mul_overflow(l->unit_price, l->quantity,
 		    &line_total) ||
-		    __builtin_add_overflow(o->total, line_total, &o->total)) {
-			http_problem(res, 422, "the order total is too large");
-			return ORDER_REFUSED;
-		}
+		    __builtin_add_overflow(o->total, line_total, &o->total))
+			return ORDER_TOO_LARGE;
 	}
+	o->refused = 0;
 	return DB_OK;
 }
 
 /* Stock, order, items and the confirmation job. */
 static int
-orders_write(struct app *app, struct order *o)
+orders_write(struct db *db, struct order *o, unsigned max_attempts)
 {
-	char payload[64], key[64];
 	struct db_val a[6];
 	size_t i;
+	int rc;
 
 	for (i = 0; i < o->nlines; i++) {
 		a[0] = db_i64(o->lines[i].quantity);
 		a[1] = db_i64(o->lines[i].product_id);
-		if (db_exec(&app->db, STMT_ORDER_TAKE_STOCK, a, 2, NULL,
-		    NULL) != DB_OK)
-			return DB_ERR;
+		if ((rc = db_exec(db, STMT_ORDER_TAKE_STOCK, a, 2, NULL,
+		    NULL)) != DB_OK)
+			return rc;
 	}
 	a[0] = db_cstr(o->email);
 	a[1] = db_i64(o->total);
-	if (db_exec(&app->db, STMT_ORDER_INSERT_ORDER, a, 2, NULL,
-	    &o->id) != DB_OK)
-		return DB_ERR;
+	if ((rc = db_exec(db, STMT_ORDER_INSERT_ORDER, a, 2, NULL,
+	    &o->id)) != DB_OK)
+		return rc;
 	for (i = 0; i < o->nlines; i++) {
 		const struct order_line *l = &o->lines[i];
 
@@ -232,21 +228,19 @@ orders_write(struct app *app, struct order *o)
 		a[3] = db_cstr(l->name);
 		a[4] = db_i64(l->quantity);
 		a[5] = db_i64(l->unit_price);
-		if (db_exec(&app->db, STMT_ORDER_INSERT_ITEM, a, 6, NULL,
-		    NULL) != DB_OK)
-			return DB_ERR;
+		if ((rc = db_exec(db, STMT_ORDER_INSERT_ITEM, a, 6, NULL,
+		    NULL)) != DB_OK)
+			return rc;
 	}
-	snprintf(payload, sizeof(payload), "{\"order_id\":%" PRIu64 "}", o->id);
-	snprintf(key, sizeof(key), "order-confirmation-%" PRIu64, o->id);
-	a[0] = db_cstr(payload);
-	a[1] = db_cstr(key);
-	a[2] = db_i64(app->conf->runner_max_attempts);
-	return db_exec(&app->db, STMT_ORDER_INSERT_JOB, a, 3, NULL, NULL);
+	/* a new order id cannot have a job yet: a duplicate is a bug */
+	rc = queue_enqueue(db, JOBS_TYPE_ORDER_CONFIRMATION, (int64_t)o->id,
+	    max_attempts, NULL);
+	return rc == QUEUE_DUPLICATE ? DB_ERR : rc;
 }
 
 /* The slugs of the products' categories, for the invalidation. */
 static int
-orders_slugs(struct app *app, struct order *o)
+orders_slugs(struct db *db, struct order *o)
 {
 	struct db_val arg, col;
 	size_t i, j;
@@ -261,14 +255,25 @@ orders_slugs(struct app *app, struct order *o)
 			continue;
 		arg = db_i64(o->lines[i].category_id);
 		col = db_out_str(o->slugs[o->nslugs], ORDER_SLUG_MAX);
-		rc = db_query_row(&app->db, STMT_CATEGORY_SLUG_BY_ID, &arg, 1,
-		    &col, 1);
-		if (rc == DB_ERR || rc == DB_ETRUNC)
-			return DB_ERR;
+		rc = db_query_row(db, STMT_CATEGORY_SLUG_BY_ID, &arg, 1, &col,
+		    1);
+		if (rc < 0)
+			return rc;
 		if (rc == 1)
 			o->nslugs++;
 	}
 	return DB_OK;
+}
+
+int
+orders_place(struct db *db, struct order *o, unsigned max_attempts)
+{
+	int rc;
+
+	if ((rc = orders_lock_all(db, o)) != DB_OK ||
+	    (rc = orders_write(db, o, max_attempts)) != DB_OK)
+		return rc;
+	return orders_slugs(db, o);
 }
 
 static void
@@ -294,26 +299,50 @@ struct order_tx {
 	struct app	*app;
 	struct order	*o;
 	struct idem	*idem;
-	struct response	*res;
+	struct buf	*body;
 };
 
-/* The whole unit: on DB_OK res->body holds the 201 body. */
+/* The whole unit: the order, then its recorded answer (the 201 body, left
+ * in t->body). */
 static int
 orders_tx(struct db *db, void *arg)
 {
 	struct order_tx *t = arg;
 	int rc;
 
-	if ((rc = orders_lock_all(t->app, t->o, t->res)) != DB_OK ||
-	    (rc = orders_write(t->app, t->o)) != DB_OK)
+	if ((rc = orders_place(db, t->o,
+	    t->app->conf->runner_max_attempts)) != DB_OK)
 		return rc;
-	orders_render(t->o, &t->res->body);
-	if (t->res->body.overflow)
+	orders_render(t->o, t->body);
+	if (t->body->overflow)
 		return DB_ERR;
-	if ((rc = idem_record(t->app, t->idem, 201, &t->res->body,
+	if ((rc = idem_record(t->app, t->idem, 201, t->body,
 	    t->o->id)) != DB_OK)
 		return rc == IDEM_TAKEN ? ORDER_KEY_TAKEN : rc;
-	return orders_slugs(t->app, t->o);
+	return DB_OK;
+}
+
+/* The answer to a refusal of the order transaction. */
+static void
+orders_refuse(struct response *res, const struct order *o, int rc)
+{
+	char detail[BODY_DETAIL_MAX];
+
+	switch (rc) {
+	case ORDER_NO_PRODUCT:
+		snprintf(detail, sizeof(detail), "product %" PRId64 " does "
+		    "not exist", o->refused);
+		http_problem(res, 422, detail);
+		break;
+	case ORDER_SHORT_STOCK:
+		snprintf(detail, sizeof(detail), "not enough stock for "
+		    "product %" PRId64, o->refused);
+		http_problem(res, 409, detail);
+		break;
+	default:
+		http_problem(res, 422, "the order total is too large");
+		break;
+	}
 }
 
 static void
@@ -379,7 +408,7 @@ orders_create(struct app *app, struct request *req, struct response *res,
 	tx.app = app;
 	tx.o = o;
 	tx.idem = &idem;
-	tx.res = res;
+	tx.body = &res->body;
 	switch ((rc = db_tx(&app->db, "order", orders_tx, &tx))) {
 	case DB_OK:
 		metrics_add(&app->metrics->orders_created, 1);
@@ -390,7 +419,10 @@ orders_create(struct app *app, struct request *req, struct response *res,
 		    o->id);
 		http_header(res, "Location", location);
 		break;
-	case ORDER_REFUSED:
+	case ORDER_NO_PRODUCT:
+	case ORDER_SHORT_STOCK:
+	case ORDER_TOO_LARGE:
+		orders_refuse(res, o, rc);
 		orders_record_refusal(app, &idem, res);
 		break;
 	case ORDER_KEY_TAKEN:
@@ -421,8 +453,7 @@ static int
 orders_confirmation(struct app *app, uint64_t id, int stamped,
     const char **confirmation)
 {
-	char key[64], status[16];
-	struct db_val arg, col = db_out_str(status, sizeof(status));
+	enum jobs_state state;
 	int rc;
 
 	*confirmation = "pending";
@@ -430,14 +461,15 @@ orders_confirmation(struct app *app, uint64_t id, int stamped,
 		*confirmation = "sent";
 		return DB_OK;
 	}
-	snprintf(key, sizeof(key), "order-confirmation-%" PRIu64, id);
-	arg = db_cstr(key);
-	if ((rc = db_query_row(&app->db, STMT_ORDER_GET_JOB, &arg, 1, &col,
-	    1)) < 0)
-		return DB_ERR;
-	if (rc == 1 && strcmp(status, "done") == 0)
+	rc = queue_job_state(&app->db, JOBS_TYPE_ORDER_CONFIRMATION,
+	    (int64_t)id, &state);
+	if (rc == QUEUE_NOT_FOUND)
+		return DB_OK;
+	if (rc != DB_OK)
+		return rc;
+	if (state == JOBS_DONE)
 		*confirmation = "sent";
-	else if (rc == 1 && strcmp(status, "dead") == 0)
+	else if (state == JOBS_DEAD)
 		*confirmation = "dead";
 	return DB_OK;
 }

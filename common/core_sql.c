@@ -1,7 +1,7 @@
 /*
  * core_sql.c: the texts of the core's statements (core_sql.h).
  *
- * Placeholder lists of a fixed length (STMT_JOBS_LEASE) are padded by the
+ * Placeholder lists of a fixed length (STMT_QUEUE_LEASE) are padded by the
  * caller by repeating an id, so each text is prepared once and never built
  * at run time.
  */
@@ -17,74 +17,122 @@
 /* What a claim reads of a job; a payload over JOBS_PAYLOAD_MAX is not read
  * (only its length: the job is dead at once).  Whether the job was ever
  * dead-lettered tells a replay, whose attempts start from 0 again. */
-#define JOBS_CLAIM_COLUMNS \
+#define QUEUE_CLAIM_COLUMNS \
     "SELECT id, type, idempotency_key, attempts, max_attempts," \
     " LENGTH(payload)," \
     " IF(LENGTH(payload) <= " CORE_STR(JOBS_PAYLOAD_MAX) ", payload, '')," \
     " EXISTS (SELECT 1 FROM dead_letter_jobs d WHERE d.job_id = jobs.id)"
 
-_Static_assert(JOBS_LEASE_CHUNK == 50, "STMT_JOBS_LEASE has 5 x Q10 ids");
+/* `dead list`: the first line of the error, at most QUEUE_ERROR_LINE_MAX
+ * characters */
+#define QUEUE_DEAD_LIST_COLUMNS \
+    "SELECT job_id, id, type, attempts," \
+    " DATE_FORMAT(failed_at, '%Y-%m-%d %H:%i:%s')," \
+    " LEFT(SUBSTRING_INDEX(COALESCE(last_error, ''), '\\n', 1), " \
+    CORE_STR(QUEUE_ERROR_LINE_MAX) ")," \
+    " COALESCE(DATE_FORMAT(replayed_at, '%Y-%m-%d %H:%i:%s'), '-')" \
+    " FROM dead_letter_jobs"
+
+_Static_assert(QUEUE_LEASE_CHUNK == 50, "STMT_QUEUE_LEASE has 5 x Q10 ids");
+_Static_assert(QUEUE_DEAD_LIST_MAX == 1000, "LIMIT 1001 below");
+_Static_assert(QUEUE_SHOW_MAX == 1048576, "LEFT(..., 1048576) below");
 
 const char *const core_sql[STMT_CORE__MAX] = {
 	/* innodb_lock_wait_timeout below the client's read timeout (db.c) */
 	[STMT_LOCK_WAIT] =
 	    "SET SESSION innodb_lock_wait_timeout = ?",
+
+	[STMT_QUEUE_ENQUEUE] =
+	    "INSERT INTO jobs (type, payload, idempotency_key, max_attempts)"
+	    " VALUES (?, ?, ?, ?)",
+
 	/* the claim forces the narrow indexes, so it reads only due rows
-	 * however many done rows the table holds (jobs.c) */
-	[STMT_JOBS_CLAIM_PENDING] =
-	    JOBS_CLAIM_COLUMNS
+	 * however many done rows the table holds (queue.c) */
+	[STMT_QUEUE_CLAIM_PENDING] =
+	    QUEUE_CLAIM_COLUMNS
 	    " FROM jobs FORCE INDEX (jobs_claim)"
 	    " WHERE status = 'pending' AND run_at <= NOW(6)"
 	    " ORDER BY run_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
-	[STMT_JOBS_CLAIM_EXPIRED] =
-	    JOBS_CLAIM_COLUMNS
+	[STMT_QUEUE_CLAIM_EXPIRED] =
+	    QUEUE_CLAIM_COLUMNS
 	    " FROM jobs FORCE INDEX (jobs_lease)"
 	    " WHERE status = 'running' AND locked_until <= NOW(6)"
 	    " ORDER BY locked_until, id LIMIT ? FOR UPDATE SKIP LOCKED",
-	[STMT_JOBS_LEASE] =
+	[STMT_QUEUE_LEASE] =
 	    "UPDATE jobs SET status = 'running', attempts = attempts + 1,"
 	    " locked_by = ?, locked_until = NOW(6) + INTERVAL ? SECOND,"
 	    " lease_token = ? WHERE id IN (" Q10 "," Q10 "," Q10 "," Q10 "," Q10 ")",
-	[STMT_JOBS_COMPLETE] =
+	[STMT_QUEUE_COMPLETE] =
 	    "UPDATE jobs SET status = 'done', locked_by = NULL,"
 	    " locked_until = NULL, lease_token = NULL"
 	    " WHERE id = ? AND lease_token = ?",
-	[STMT_JOBS_RETRY] =
+	[STMT_QUEUE_RETRY] =
 	    "UPDATE jobs SET status = 'pending',"
 	    " run_at = NOW(6) + INTERVAL ? MICROSECOND, last_error = ?,"
 	    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
 	    " WHERE id = ? AND lease_token = ?",
-	[STMT_JOBS_DEAD] =
+	[STMT_QUEUE_DEAD] =
 	    "UPDATE jobs SET status = 'dead', last_error = ?,"
 	    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
 	    " WHERE id = ? AND lease_token = ?",
-	[STMT_JOBS_DEAD_LETTER] =
+	[STMT_QUEUE_DEAD_LETTER] =
 	    "INSERT INTO dead_letter_jobs (job_id, type, payload, attempts,"
 	    " last_error) SELECT id, type, payload, attempts, last_error"
 	    " FROM jobs WHERE id = ?",
-	[STMT_JOBS_RENEW] =
+	[STMT_QUEUE_RENEW] =
 	    "UPDATE jobs SET locked_until = NOW(6) + INTERVAL ? SECOND"
 	    " WHERE id = ? AND lease_token = ? AND status = 'running'",
-	[STMT_JOBS_RELEASE] =
+	[STMT_QUEUE_RELEASE] =
 	    "UPDATE jobs SET status = 'pending', attempts = GREATEST(attempts, 1) - 1,"
 	    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
 	    " WHERE id = ? AND lease_token = ?",
-	[STMT_JOBS_REPLAY_JOB] =
+
+	/* the UNIQUE idempotency_key index */
+	[STMT_QUEUE_STATE_BY_KEY] =
+	    "SELECT status FROM jobs WHERE idempotency_key = ?",
+	/* counts of pending, running and dead use the (status, ...)
+	 * indexes; "done" grows without bound and is never counted */
+	[STMT_QUEUE_COUNT_BY_STATUS] =
+	    "SELECT 'pending', COUNT(*) FROM jobs WHERE status = 'pending'"
+	    " UNION ALL SELECT 'running', COUNT(*) FROM jobs"
+	    " WHERE status = 'running'"
+	    " UNION ALL SELECT 'dead', COUNT(*) FROM jobs WHERE status = 'dead'",
+	[STMT_QUEUE_OLDEST_DUE] =
+	    "SELECT COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(run_at), NOW(6)),"
+	    " 0) FROM jobs WHERE status = 'pending' AND run_at <= NOW(6)",
+	[STMT_QUEUE_DEAD_OPEN] =
+	    "SELECT COUNT(*) FROM dead_letter_jobs WHERE replayed_at IS NULL",
+	[STMT_QUEUE_DEAD_LIST_OPEN] =
+	    QUEUE_DEAD_LIST_COLUMNS " WHERE replayed_at IS NULL"
+	    " ORDER BY failed_at, id LIMIT 1001",
+	[STMT_QUEUE_DEAD_LIST_ALL] =
+	    QUEUE_DEAD_LIST_COLUMNS " ORDER BY failed_at, id LIMIT 1001",
+	/* the latest dead letter of a job (one per death) */
+	[STMT_QUEUE_DEAD_SHOW] =
+	    "SELECT d.id, d.type, d.attempts,"
+	    " DATE_FORMAT(d.failed_at, '%Y-%m-%d %H:%i:%s.%f'),"
+	    " COALESCE(DATE_FORMAT(d.replayed_at, '%Y-%m-%d %H:%i:%s.%f'),"
+	    " '-'), COALESCE(j.status, 'pruned'), LENGTH(d.payload),"
+	    " LEFT(COALESCE(d.last_error, ''), 1048576),"
+	    " LEFT(d.payload, 1048576)"
+	    " FROM dead_letter_jobs d LEFT JOIN jobs j ON j.id = d.job_id"
+	    " WHERE d.job_id = ? ORDER BY d.id DESC LIMIT 1",
+	[STMT_QUEUE_REPLAY_JOB] =
 	    "UPDATE jobs SET status = 'pending', attempts = 0, run_at = NOW(6),"
 	    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
 	    " WHERE id = ? AND status = 'dead'",
-	[STMT_JOBS_REPLAY_LETTER] =
+	[STMT_QUEUE_REPLAY_LETTER] =
 	    "UPDATE dead_letter_jobs SET replayed_at = NOW(6)"
 	    " WHERE job_id = ? AND replayed_at IS NULL",
-	[STMT_JOBS_REPLAY_ALL_JOBS] =
+	[STMT_QUEUE_REPLAY_ALL_JOBS] =
 	    "UPDATE jobs SET status = 'pending', attempts = 0, run_at = NOW(6),"
 	    " locked_by = NULL, locked_until = NULL, lease_token = NULL"
 	    " WHERE status = 'dead'",
-	[STMT_JOBS_REPLAY_ALL_LETTERS] =
+	[STMT_QUEUE_REPLAY_ALL_LETTERS] =
 	    "UPDATE dead_letter_jobs SET replayed_at = NOW(6)"
 	    " WHERE replayed_at IS NULL",
-	[STMT_JOBS_PRUNE] =
+	[STMT_QUEUE_PRUNE] =
 	    "DELETE FROM jobs WHERE status = 'done'"
 	    " AND updated_at < NOW(6) - INTERVAL ? DAY"
-	    " LIMIT " CORE_STR(JOBS_PRUNE_BATCH),
+	    " LIMIT " CORE_STR(QUEUE_PRUNE_BATCH),
 };

@@ -1,35 +1,51 @@
 /*
  * core_sql.h: the statements of the shared core (the session setting db.c
- * makes on every link, and the job queue's), numbered 0..STMT_CORE__MAX-1.
- * A program's own statements are numbered on from STMT_CORE__MAX (db.h).
- * The texts are in core_sql.c, each beside a note of the index it uses.
+ * makes on every link, and the job queue's: queue.c), numbered
+ * 0..STMT_CORE__MAX-1.  A program's own statements are numbered on from
+ * STMT_CORE__MAX (db.h).  The texts are in core_sql.c, each beside a note
+ * of the index it uses.
  */
 #ifndef CORE_CORE_SQL_H
 #define CORE_CORE_SQL_H
 
 enum core_stmt {
 	STMT_LOCK_WAIT = 0,		/* SET innodb_lock_wait_timeout */
-	/* the queue (jobs.c) */
-	STMT_JOBS_CLAIM_PENDING,
-	STMT_JOBS_CLAIM_EXPIRED,
-	STMT_JOBS_LEASE,
-	STMT_JOBS_COMPLETE,
-	STMT_JOBS_RETRY,
-	STMT_JOBS_DEAD,
-	STMT_JOBS_DEAD_LETTER,
-	STMT_JOBS_RENEW,
-	STMT_JOBS_RELEASE,
-	STMT_JOBS_REPLAY_JOB,
-	STMT_JOBS_REPLAY_LETTER,
-	STMT_JOBS_REPLAY_ALL_JOBS,
-	STMT_JOBS_REPLAY_ALL_LETTERS,
-	STMT_JOBS_PRUNE,
+	/* the queue (queue.c): producers */
+	STMT_QUEUE_ENQUEUE,
+	/* the runner's lease lifecycle (queue.c) */
+	STMT_QUEUE_CLAIM_PENDING,
+	STMT_QUEUE_CLAIM_EXPIRED,
+	STMT_QUEUE_LEASE,
+	STMT_QUEUE_COMPLETE,
+	STMT_QUEUE_RETRY,
+	STMT_QUEUE_DEAD,
+	STMT_QUEUE_DEAD_LETTER,
+	STMT_QUEUE_RENEW,
+	STMT_QUEUE_RELEASE,
+	/* operators and dashboards (queue_admin.c) */
+	STMT_QUEUE_STATE_BY_KEY,
+	STMT_QUEUE_COUNT_BY_STATUS,
+	STMT_QUEUE_OLDEST_DUE,
+	STMT_QUEUE_DEAD_OPEN,
+	STMT_QUEUE_DEAD_LIST_OPEN,
+	STMT_QUEUE_DEAD_LIST_ALL,
+	STMT_QUEUE_DEAD_SHOW,
+	STMT_QUEUE_REPLAY_JOB,
+	STMT_QUEUE_REPLAY_LETTER,
+	STMT_QUEUE_REPLAY_ALL_JOBS,
+	STMT_QUEUE_REPLAY_ALL_LETTERS,
+	STMT_QUEUE_PRUNE,
 	STMT_CORE__MAX
 };
 
 /* Shapes of statements that callers must match. */
-#define JOBS_LEASE_CHUNK	50	/* ids in STMT_JOBS_LEASE */
-#define JOBS_PRUNE_BATCH	1000	/* rows a STMT_JOBS_PRUNE deletes */
+#define QUEUE_LEASE_CHUNK	50	/* ids in STMT_QUEUE_LEASE */
+#define QUEUE_PRUNE_BATCH	1000	/* rows a STMT_QUEUE_PRUNE deletes */
+#define QUEUE_DEAD_LIST_MAX	1000	/* rows `dead list` shows (+1 read) */
+#define QUEUE_ERROR_LINE_MAX	200	/* characters of an error in a list */
+#define QUEUE_SHOW_MAX		(1024 * 1024)	/* characters of payload and
+						   error STMT_QUEUE_DEAD_SHOW
+						   reads */
 
 extern const char *const core_sql[STMT_CORE__MAX];
 

@@ -12,16 +12,24 @@
  * statements; no function here accepts SQL text.
  *
  * OUTCOMES (the one convention of every function that touches the
- * database, here and in the modules built on it): an int that is
+ * database, here and in the modules built on it: the queue, the order
+ * transaction, the catalog's loaders, the handlers' loads): an int that is
  *   DB_OK (0)          success;
  *   negative DB_E*     the database failed (server or link error, a column
  *                      too long for its buffer, a COMMIT whose answer was
  *                      lost); logged here, never shown to a client;
  *   positive           an outcome of the calling module's own domain (not
- *                      found, lease lost, conflict...), defined and
- *                      documented in that module's header.
+ *                      found, lease lost, out of stock...), defined and
+ *                      documented in that module's header (or at the top
+ *                      of the one file that uses them), as #defines or an
+ *                      enum starting at 1, so they pass through db_tx()
+ *                      unchanged.
  * Row-returning calls use 1 for "a row" and 0 for "no row" in the same
- * way (db_fetch, db_query_row).
+ * way (db_fetch, db_query_row).  These values travel up unchanged; only
+ * the edge turns them into what its caller understands, once: an HTTP
+ * route handler into a status and a problem body, a job-runner command
+ * into an exit code, a job handler into a jobs_outcome (jobs.h).  No
+ * function below an edge returns an HTTP status or an exit code.
  *
  * FAILURE MODEL.  A connection error (server gone, lost during a query,
  * killed) marks the connection dead; the next call reconnects and statements

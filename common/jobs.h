@@ -1,19 +1,17 @@
 /*
- * jobs.h: the job queue (the `jobs` and `dead_letter_jobs` tables) and its
- * state machine.  See the top of jobs.c for the states, who moves a job
- * and in which transaction.
+ * jobs.h: what a job is, with no database: the job types and their
+ * contract (name, idempotency key, payload), and the retry state machine.
+ * The queue's SQL (the `jobs` and `dead_letter_jobs` tables) is queue.h.
  *
- * Two halves:
- *   - pure code with no database: jobs_decide() turns (attempt, limit,
- *     outcome) into the next state, the retry delay and the dead-letter
- *     decision; jobs_backoff_*() compute the delay.  Unit tested through
- *     whole retry histories.
- *   - the SQL: claim, complete, retry, dead, renew, release, replay and
- *     prune.  Every function runs its own transaction and retries it on
- *     deadlock (1213), lock wait timeout (1205) or a lost connection.
+ *   - jobs_type_*(), jobs_key(), jobs_payload*(): the one place a type's
+ *     name, key and payload are spelled (the list is job_types.h).
+ *   - jobs_decide() turns (attempt, limit, outcome) into the next state,
+ *     the retry delay and the dead-letter decision; jobs_backoff_*()
+ *     compute the delay.  The runner's claim loop and `job-runner
+ *     simulate` both decide through these, with a jobs_policy read from the
+ *     configuration by jobs_policy_init().
  *
- * Ownership: jobs_claim() fills caller-provided struct jobs_job slots; the
- * payload of each is malloc'd and released by jobs_job_free().
+ * Everything here is pure: same inputs, same outputs, no I/O.
  */
 #ifndef CORE_JOBS_H
 #define CORE_JOBS_H
@@ -21,7 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db.h"
+#include "conf.h"
+#include "job_types.h"
 
 #define JOBS_TYPE_MAX		64	/* jobs.type VARCHAR(64) */
 #define JOBS_KEY_MAX		191	/* jobs.idempotency_key VARCHAR(191) */
@@ -29,6 +28,35 @@
 #define JOBS_ERROR_MAX		1024	/* last_error as we write it */
 #define JOBS_RUNNER_ID_MAX	128	/* jobs.locked_by VARCHAR(128) */
 #define JOBS_BATCH_MAX		1000	/* runner.batch_size upper bound */
+
+/* The job types (job_types.h), JOBS_TYPE_<ID>. */
+enum jobs_type {
+#define JOBS_TYPE_ENUM(id, name, key, subject, handler) JOBS_TYPE_##id,
+	JOBS_TYPES(JOBS_TYPE_ENUM)
+#undef JOBS_TYPE_ENUM
+	JOBS_TYPE__MAX
+};
+
+/* jobs.type of t. */
+const char *jobs_type_name(enum jobs_type t);
+/* The type named name: 0 and *t set, or -1 when no type has that name. */
+int jobs_type_find(const char *name, enum jobs_type *t);
+/* The payload member that holds the subject id ("order_id"). */
+const char *jobs_type_subject(enum jobs_type t);
+
+/* The idempotency key of t's job about subject (>= 1) into buf
+ * ("order-confirmation-42").  0, or -1 when it does not fit. */
+int jobs_key(enum jobs_type t, int64_t subject, char *buf, size_t size);
+/* The payload of t's job about subject into buf ({"order_id":42}).  0 or
+ * -1 when it does not fit. */
+int jobs_payload(enum jobs_type t, int64_t subject, char *buf, size_t size);
+/*
+ * Reads the subject back from payload[0..len): a JSON object whose member
+ * jobs_type_subject(t) is an integer >= 1 (other members are ignored, white
+ * space may follow).  0 and *subject set, or -1 (malformed).
+ */
+int jobs_payload_parse(enum jobs_type t, const char *payload, size_t len,
+    int64_t *subject);
 
 /* What a handler reports about one attempt. */
 enum jobs_outcome {
@@ -57,6 +85,15 @@ struct jobs_backoff {
 	uint64_t	cap_ms;
 };
 
+/* The retry policy a runner applies: runner.max_attempts and the backoff. */
+struct jobs_policy {
+	unsigned		max_attempts;
+	struct jobs_backoff	backoff;
+};
+
+/* The policy of the runner.* keys of conf. */
+void jobs_policy_init(struct jobs_policy *p, const struct conf *conf);
+
 /* d = min(cap, base * 2^(attempt-1)) for attempt >= 1, without overflow. */
 uint64_t jobs_backoff_max(const struct jobs_backoff *b, unsigned attempt);
 /* d jittered into [d/2, d] by rnd (any 64 random bits). */
@@ -74,90 +111,8 @@ void jobs_decide(unsigned attempt, unsigned max_attempts,
 const char *jobs_outcome_name(enum jobs_outcome o);
 /* "done", "retry", "dead": the words of the per-attempt log line. */
 const char *jobs_state_verb(enum jobs_state s);
-
-/* One claimed job, held by this runner until its lease runs out. */
-struct jobs_job {
-	int64_t		 id;
-	char		 type[JOBS_TYPE_MAX + 1];
-	char		 idempotency_key[JOBS_KEY_MAX + 1];
-	char		*payload;	/* NUL-terminated; NULL if too big */
-	size_t		 payload_len;	/* the real length, even if too big */
-	unsigned	 attempt;	/* this claim's attempt number, >= 1 */
-	int		 replayed;	/* dead-lettered once and replayed */
-	unsigned	 max_attempts;	/* min(row, runner.max_attempts) */
-	int64_t		 lease_token;
-	uint64_t	 leased_us;	/* monotonic time the lease was taken */
-};
-
-void jobs_job_free(struct jobs_job *j);
-
-/* Who claims and how long a lease lasts. */
-struct jobs_runner {
-	char		id[JOBS_RUNNER_ID_MAX + 1];	/* hostname:pid */
-	unsigned	lease_seconds;
-	unsigned	max_attempts;			/* runner.max_attempts */
-};
-
-/* Status codes besides DB_OK / DB_ERR. */
-#define JOBS_LEASE_LOST	1	/* the row is no longer ours: nothing done */
-#define JOBS_NOT_FOUND	2	/* replay: no such dead job */
-
-/*
- * A change applied in the transaction that marks a job done (the handler's
- * record of its side effect).  apply returns DB_OK or DB_ERR.
- */
-struct jobs_effect {
-	int		(*apply)(struct db *, int64_t);
-	int64_t		 arg;
-	/* optional, for jobs_complete_batch(): the same change for n args
-	 * at once (fewer statements), with the same result as apply() on
-	 * each */
-	int		(*apply_many)(struct db *, const int64_t *, size_t);
-};
-
-/*
- * Claims up to max due jobs (max <= JOBS_BATCH_MAX) into out[]; *n is the
- * count.  DB_OK or DB_ERR (after the transaction retries ran out).
- */
-int jobs_claim(struct db *db, const struct jobs_runner *r, struct jobs_job *out,
-    size_t max, size_t *n);
-
-/* running -> done (and effect, if any).  DB_OK, JOBS_LEASE_LOST, DB_ERR. */
-int jobs_complete(struct db *db, const struct jobs_job *j,
-    const struct jobs_effect *effect);
-
-/* One finished job of a batch, for jobs_complete_batch(). */
-struct jobs_done {
-	const struct jobs_job	*job;
-	struct jobs_effect	 effect;
-	int			 rc;	/* out: DB_OK or JOBS_LEASE_LOST */
-};
-
-/*
- * running -> done for n jobs (n <= JOBS_BATCH_MAX), each with its effect,
- * in one transaction (one commit, one log flush for the whole batch).
- * Every job is still fenced on its own (`WHERE id = ? AND lease_token =
- * ?`): a job whose lease was lost gets rc = JOBS_LEASE_LOST, its effect is
- * not applied, and the others are recorded.  DB_OK, or DB_ERR when the
- * transaction failed (nothing recorded).
- */
-int jobs_complete_batch(struct db *db, struct jobs_done *d, size_t n);
-/* running -> pending, run_at = now + delay_ms, attempt kept. */
-int jobs_retry(struct db *db, const struct jobs_job *j, uint64_t delay_ms,
-    const char *error);
-/* running -> dead + dead_letter_jobs row, one transaction. */
-int jobs_dead(struct db *db, const struct jobs_job *j, const char *error);
-/* Extends the lease to now + lease_seconds.  Resets j->leased_us. */
-int jobs_renew(struct db *db, const struct jobs_runner *r, struct jobs_job *j);
-/* running -> pending without counting the attempt (claimed, never run). */
-int jobs_release(struct db *db, const struct jobs_job *j);
-
-/* dead -> pending for each id, attempts = 0, replayed_at stamped, all in
- * one transaction: DB_OK, JOBS_NOT_FOUND (*bad_id set, nothing changed) or
- * DB_ERR.  all != 0 replays every dead job and ignores ids. */
-int jobs_replay(struct db *db, const int64_t *ids, size_t nids, int all,
-    uint64_t *replayed, int64_t *bad_id);
-/* Deletes done jobs whose last change is older than days, in batches. */
-int jobs_prune(struct db *db, unsigned days, uint64_t *deleted);
+/* "pending", "running", "done", "dead": jobs.status.  0 and *s set, or -1. */
+const char *jobs_state_name(enum jobs_state s);
+int jobs_state_parse(const char *name, enum jobs_state *s);
 
 #endif

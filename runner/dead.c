@@ -1,11 +1,12 @@
 /*
  * dead.c: `job-runner dead list|show|replay`: the operator's view of the
- * dead letters (CONTRACT §5).
+ * dead letters (job-runner(8)).  The SQL is the queue's (queue_admin.c);
+ * this file parses arguments and prints.
  *
  * IDs on the command line are job ids, as the per-attempt log lines and
  * `dead list` show them; a job that died several times (replayed, died
  * again) has one dead_letter_jobs row per death and `show` prints the
- * latest.  Replay is jobs_replay(): every named job back to pending with
+ * latest.  Replay is queue_replay(): every named job back to pending with
  * attempts reset and its open dead letter stamped replayed_at, all in one
  * transaction; one id that is not a dead job rolls back the whole command.
  *
@@ -19,16 +20,13 @@
 #include <string.h>
 
 #include "db.h"
-#include "jobs.h"
 #include "log.h"
+#include "queue.h"
 #include "runner.h"
 #include "runner_sql.h"
 #include "util.h"
 
-#define DEAD_LIST_MAX	1000
 #define DEAD_IDS_MAX	1000
-#define DEAD_SHOW_MAX	(1024 * 1024)	/* payload / error shown */
-#define DEAD_ERROR_COL	200
 
 /* Prints s with control characters (but newlines when keep_nl) as '?'. */
 static void
@@ -41,99 +39,79 @@ dead_print_clean(const char *s, int keep_nl)
 		    *p == '\t'))) || *p == 0x7f ? '?' : *p);
 }
 
+struct dead_list_ctx {
+	int	all;
+	int	rows;
+};
+
+static int
+dead_list_row(const struct queue_dead_row *r, void *arg)
+{
+	struct dead_list_ctx *c = arg;
+	size_t tlen = strlen(r->type);
+
+	if (++c->rows > QUEUE_DEAD_LIST_MAX) {
+		printf("... more than %d dead letters, showing the oldest\n",
+		    QUEUE_DEAD_LIST_MAX);
+		return 1;
+	}
+	printf("%-10lld %-8lld ", (long long)r->job_id, (long long)r->id);
+	dead_print_clean(r->type, 0);
+	printf("%*s %-8lld %-19s ", (int)(tlen < 26 ? 26 - tlen : 0), "",
+	    (long long)r->attempts, r->failed_at);
+	if (c->all)
+		printf("%-19s ", r->replayed_at);
+	dead_print_clean(r->error, 0);
+	putchar('\n');
+	return 0;
+}
+
 static int
 dead_list(struct db *db, int all)
 {
-	char type[JOBS_TYPE_MAX + 1], failed[32], error[DEAD_ERROR_COL * 4 + 1];
-	char replayed[32];
-	struct db_val cols[7];
-	MYSQL_STMT *cur;
-	int rc, rows = 0;
+	struct dead_list_ctx c = { all, 0 };
 
-	cols[0] = db_out_i64();
-	cols[1] = db_out_i64();
-	cols[2] = db_out_str(type, sizeof(type));
-	cols[3] = db_out_i64();
-	cols[4] = db_out_str(failed, sizeof(failed));
-	cols[5] = db_out_str(error, sizeof(error));
-	cols[6] = db_out_str(replayed, sizeof(replayed));
-	if (db_query(db, all ? STMT_DEAD_LIST_ALL : STMT_DEAD_LIST_OPEN, NULL,
-	    0, cols, 7,
-	    &cur) != DB_OK)
-		return RUNNER_EXIT_RUNTIME;
 	printf("%-10s %-8s %-26s %-8s %-19s %s%s\n", "JOB_ID", "DEAD_ID",
 	    "TYPE", "ATTEMPTS", "FAILED_AT (UTC)", all ? "REPLAYED_AT (UTC)  " :
 	    "", "ERROR");
-	while ((rc = db_fetch(db, cur, cols, 7)) == 1) {
-		if (++rows > DEAD_LIST_MAX) {
-			printf("... more than %d dead letters, showing the "
-			    "oldest\n", DEAD_LIST_MAX);
-			break;
-		}
-		printf("%-10lld %-8lld ", (long long)cols[0].i,
-		    (long long)cols[1].i);
-		dead_print_clean(type, 0);
-		printf("%*s %-8lld %-19s ", (int)(strlen(type) < 26 ?
-		    26 - strlen(type) : 0), "", (long long)cols[3].i, failed);
-		if (all)
-			printf("%-19s ", replayed);
-		dead_print_clean(error, 0);
-		putchar('\n');
-	}
-	db_done(cur);
-	if (rc < 0)
-		return RUNNER_EXIT_RUNTIME;
-	return RUNNER_EXIT_OK;
+	return queue_dead_list(db, all, dead_list_row, &c) == DB_OK ?
+	    RUNNER_EXIT_OK : RUNNER_EXIT_RUNTIME;
 }
 
-struct dead_show_bufs {
-	char	*error;
-	char	*payload;
-};
+/* The dead letter for people: fields, error, payload (cleaned). */
+static void
+dead_show_all(int64_t job_id, const struct queue_dead_letter *dl)
+{
+	printf("job_id:       %lld\ndead_letter:  %lld\ntype:         ",
+	    (long long)job_id, (long long)dl->id);
+	dead_print_clean(dl->type, 0);
+	printf("\nattempts:     %lld\nfailed_at:    %s UTC\n"
+	    "replayed_at:  %s\njob_status:   %s\nerror:\n",
+	    (long long)dl->attempts, dl->failed_at, dl->replayed_at,
+	    dl->job_status);
+	dead_print_clean(dl->error, 1);
+	printf("\npayload (%lld bytes%s):\n", (long long)dl->payload_len,
+	    (int64_t)dl->payload_read < dl->payload_len ? ", cut" : "");
+	dead_print_clean(dl->payload, 1);
+	putchar('\n');
+}
 
 static int
 dead_show(struct db *db, int64_t job_id)
 {
-	char type[JOBS_TYPE_MAX + 1], failed[40], replayed[40], status[16];
-	struct db_val p = db_i64(job_id), cols[9];
-	struct dead_show_bufs b = { NULL, NULL };
-	int rc = RUNNER_EXIT_RUNTIME, found;
+	struct queue_dead_letter dl;
+	int rc;
 
-	if ((b.error = malloc(DEAD_SHOW_MAX * 4 + 1)) == NULL ||
-	    (b.payload = malloc(DEAD_SHOW_MAX * 4 + 1)) == NULL)
-		goto out;
-	cols[0] = db_out_i64();
-	cols[1] = db_out_str(type, sizeof(type));
-	cols[2] = db_out_i64();
-	cols[3] = db_out_str(failed, sizeof(failed));
-	cols[4] = db_out_str(replayed, sizeof(replayed));
-	cols[5] = db_out_str(status, sizeof(status));
-	cols[6] = db_out_i64();
-	cols[7] = db_out_str(b.error, DEAD_SHOW_MAX * 4 + 1);
-	cols[8] = db_out_str(b.payload, DEAD_SHOW_MAX * 4 + 1);
-	if ((found = db_query_row(db, STMT_DEAD_SHOW, &p, 1, cols, 9)) < 0)
-		goto out;
-	if (found == 0) {
+	if ((rc = queue_dead_get(db, job_id, &dl)) == QUEUE_NOT_FOUND) {
 		fprintf(stderr, "job-runner: dead show: no dead letter for "
 		    "job %lld\n", (long long)job_id);
-		goto out;
+		return RUNNER_EXIT_RUNTIME;
 	}
-	printf("job_id:       %lld\ndead_letter:  %lld\ntype:         ",
-	    (long long)job_id, (long long)cols[0].i);
-	dead_print_clean(type, 0);
-	printf("\nattempts:     %lld\nfailed_at:    %s UTC\n"
-	    "replayed_at:  %s\njob_status:   %s\nerror:\n",
-	    (long long)cols[2].i, failed, replayed, status);
-	dead_print_clean(b.error, 1);
-	printf("\npayload (%lld bytes%s):\n", (long long)cols[6].i,
-	    cols[6].i > DEAD_SHOW_MAX ? ", cut" : "");
-	dead_print_clean(b.payload, 1);
-	putchar('\n');
-	rc = RUNNER_EXIT_OK;
-out:
-	free(b.error);
-	free(b.payload);
-	return rc;
+	if (rc != DB_OK)
+		return RUNNER_EXIT_RUNTIME;
+	dead_show_all(job_id, &dl);
+	queue_dead_letter_free(&dl);
+	return RUNNER_EXIT_OK;
 }
 
 static int
@@ -158,8 +136,8 @@ dead_replay(struct db *db, int argc, char **argv)
 		fprintf(stderr, "usage: job-runner dead replay ID... | --all\n");
 		return RUNNER_EXIT_USAGE;
 	}
-	rc = jobs_replay(db, ids, n, all, &replayed, &bad);
-	if (rc == JOBS_NOT_FOUND) {
+	rc = queue_replay(db, ids, n, all, &replayed, &bad);
+	if (rc == QUEUE_NOT_FOUND) {
 		fprintf(stderr, "job-runner: dead replay: job %lld is not "
 		    "dead; nothing replayed\n", (long long)bad);
 		return RUNNER_EXIT_RUNTIME;

@@ -3,11 +3,13 @@
  * its handler on this machine, outside the queue (no job row is read or
  * written).
  *
- * The handler behaves as in the queue: the same status check, the same
- * transport, and on success its effect is recorded in a transaction of
- * its own.  For the confirmation email the idempotency key is the one the
- * order code uses (order-confirmation-N), so a message sent through exec
- * and the queued job's message share a name and a maildir receives one.
+ * The handler behaves as in the queue: the same checks (handler_run), the
+ * same status check, the same transport, and on success its effect is
+ * recorded in a transaction of its own.  The idempotency key is the one
+ * the producer gives the type's job about the payload's subject (jobs_key),
+ * so a message sent through exec and the queued job's message share a name
+ * and a maildir receives one.  The payload of a dead letter is what `dead
+ * show ID --payload` prints.
  * --dry-run prints the message on stdout, delivers nothing and records
  * nothing (and shows it even when the order's confirmation was sent).
  *
@@ -25,8 +27,8 @@
 
 #include "db.h"
 #include "handler.h"
-#include "jobs.h"
 #include "log.h"
+#include "queue.h"
 #include "runner.h"
 #include "runner_sql.h"
 #include "transport.h"
@@ -65,16 +67,16 @@ out:
 static int
 exec_record_tx(struct db *db, void *arg)
 {
-	const struct jobs_effect *e = arg;
+	const struct queue_effect *e = arg;
 
 	return e->apply(db, e->arg);
 }
 
 /* The handler's effect, in its own transaction. */
 static int
-exec_record(struct db *db, const struct jobs_effect *e)
+exec_record(struct db *db, const struct queue_effect *e)
 {
-	struct jobs_effect copy = *e;
+	struct queue_effect copy = *e;
 
 	if (copy.apply == NULL)
 		return DB_OK;
@@ -99,7 +101,7 @@ runner_cmd_exec(const struct conf *conf, int argc, char **argv)
 	struct handler_result res;
 	struct handler_ctx ctx;
 	struct transport transport;
-	struct jobs_job job;
+	struct queue_job job;
 	struct db db;
 	char err[256], qerr[2 * JOBS_ERROR_MAX], qtype[2 * JOBS_TYPE_MAX + 8];
 	int ch, dry_run = 0, rc = RUNNER_EXIT_RUNTIME;
@@ -121,7 +123,7 @@ runner_cmd_exec(const struct conf *conf, int argc, char **argv)
 	if (transport_open(&transport, conf->mail_transport,
 	    conf->runner_handler_timeout_seconds, err, sizeof(err)) != 0) {
 		fprintf(stderr, "job-runner: %s\n", err);
-		jobs_job_free(&job);
+		queue_job_free(&job);
 		return RUNNER_EXIT_RUNTIME;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -147,6 +149,6 @@ runner_cmd_exec(const struct conf *conf, int argc, char **argv)
 		rc = RUNNER_EXIT_OK;
 	}
 	db_close(&db);
-	jobs_job_free(&job);
+	queue_job_free(&job);
 	return rc;
 }

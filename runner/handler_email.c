@@ -1,11 +1,11 @@
 /*
- * handler_email.c: the order_confirmation_email job.
+ * handler_email.c: the handler of the order confirmation job
+ * (JOBS_TYPE_ORDER_CONFIRMATION in job_types.h, which spells its name, key
+ * and payload).  The subject is the order id; the job's idempotency key
+ * names the maildir file and the Message-ID.
  *
- * Payload: {"order_id": N} (N a positive integer; other members ignored).
- * The job's idempotency key is `order-confirmation-N` (set by the order
- * code); it names the maildir file and the Message-ID.
- *
- *   1. parse the payload              malformed            -> permanent
+ *   1. the payload                    checked by handler.c (malformed is
+ *                                     permanent before this file runs)
  *   2. load the order                 missing              -> permanent
  *                                     database error       -> transient
  *   3. confirmation_sent_at set?      yes: success, nothing sent (the
@@ -20,7 +20,7 @@
  * through 5 again, which the maildir transport turns into a no-op (the
  * file already exists).  No mail body reaches the logs.
  *
- * Batch loading (handler_email_prefetch): steps 2 and 4 for a whole
+ * Batch loading (email_prefetch): steps 2 and 4 for a whole
  * claimed batch in one query per EMAIL_CHUNK orders (a fixed list of
  * placeholders, padded by repeating an id).  Only a cache: an order that
  * is not in it (no items, more than EMAIL_PREFETCH_ITEMS items, a column
@@ -28,13 +28,10 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <json-c/json.h>
 
 #include "buf.h"
 #include "handler.h"
@@ -64,7 +61,7 @@ struct email_order {
 	size_t			 nitems;
 };
 
-/* What handler_email_prefetch() loaded: complete orders sorted by id. */
+/* What email_prefetch() loaded: complete orders sorted by id. */
 struct email_prefetch {
 	struct email_order	*orders;
 	size_t			 n;
@@ -96,38 +93,6 @@ email_stamp_many(struct db *db, const int64_t *ids, size_t n)
 			return DB_ERR;
 	}
 	return DB_OK;
-}
-
-/* {"order_id": N} -> N; 0 on success. */
-static int
-email_parse_payload(const char *payload, size_t len, int64_t *order_id)
-{
-	struct json_tokener *tok;
-	struct json_object *root = NULL, *v;
-	size_t end;
-	int rc = -1;
-
-	if ((tok = json_tokener_new()) == NULL)
-		return -1;
-	root = json_tokener_parse_ex(tok, payload, (int)len);
-	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success)
-		goto out;
-	for (end = json_tokener_get_parse_end(tok); end < len; end++)
-		if (strchr(" \t\r\n", payload[end]) == NULL)
-			goto out;
-	if (!json_object_is_type(root, json_type_object) ||
-	    !json_object_object_get_ex(root, "order_id", &v) ||
-	    !json_object_is_type(v, json_type_int))
-		goto out;
-	errno = 0;
-	*order_id = json_object_get_int64(v);
-	if (errno != 0 || *order_id <= 0)
-		goto out;
-	rc = 0;
-out:
-	json_object_put(root);
-	json_tokener_free(tok);
-	return rc;
 }
 
 /* 1 found, 0 missing, DB_ERR / DB_ETRUNC. */
@@ -220,7 +185,7 @@ email_render(const struct handler_ctx *ctx, const struct email_order *o,
  * other (and `exec`, outside the queue) may have, and says so.
  */
 static void
-email_deliver(const struct handler_ctx *ctx, const struct jobs_job *job,
+email_deliver(const struct handler_ctx *ctx, const struct queue_job *job,
     const char *key, const struct buf *msg, struct handler_result *res)
 {
 	unsigned flags = job->id == 0 || job->attempt > 1 || job->replayed ?
@@ -324,44 +289,40 @@ email_prefetch_chunk(const struct handler_ctx *ctx, struct email_prefetch *pf,
 	return rc == 0 ? DB_OK : rc;
 }
 
-void *
-handler_email_prefetch(const struct handler_ctx *ctx,
-    const struct jobs_job *jobs, size_t n)
+static void email_prefetch_free(void *);
+
+static void *
+email_prefetch(const struct handler_ctx *ctx, const int64_t *subjects,
+    size_t n)
 {
 	struct email_prefetch *pf;
-	int64_t *ids, id;
-	size_t i, nids = 0;
+	int64_t *ids;
+	size_t i;
 
-	if (n < 2 || (ids = calloc(n, sizeof(*ids))) == NULL)
+	if ((ids = calloc(n, sizeof(*ids))) == NULL)
 		return NULL;
-	for (i = 0; i < n; i++)
-		if (strcmp(jobs[i].type, "order_confirmation_email") == 0 &&
-		    jobs[i].payload != NULL &&
-		    jobs[i].attempt <= jobs[i].max_attempts &&
-		    email_parse_payload(jobs[i].payload, jobs[i].payload_len,
-		    &id) == 0)
-			ids[nids++] = id;
+	memcpy(ids, subjects, n * sizeof(*ids));
 	pf = NULL;
-	if (nids >= 2 && (pf = calloc(1, sizeof(*pf))) != NULL &&
-	    (pf->orders = calloc(nids, sizeof(*pf->orders))) != NULL) {
+	if ((pf = calloc(1, sizeof(*pf))) != NULL &&
+	    (pf->orders = calloc(n, sizeof(*pf->orders))) != NULL) {
 		/* sorted ids: chunks come back in order, pf stays sorted */
-		qsort(ids, nids, sizeof(*ids), email_id_cmp);
-		for (i = 0; i < nids; i += EMAIL_CHUNK)
+		qsort(ids, n, sizeof(*ids), email_id_cmp);
+		for (i = 0; i < n; i += EMAIL_CHUNK)
 			if (email_prefetch_chunk(ctx, pf, ids + i,
-			    nids - i < EMAIL_CHUNK ? nids - i : EMAIL_CHUNK) !=
+			    n - i < EMAIL_CHUNK ? n - i : EMAIL_CHUNK) !=
 			    DB_OK)
 				break;	/* the rest: per-order queries */
 	}
 	free(ids);
 	if (pf != NULL && pf->n == 0) {
-		handler_email_prefetch_free(pf);
+		email_prefetch_free(pf);
 		pf = NULL;
 	}
 	return pf;
 }
 
-void
-handler_email_prefetch_free(void *p)
+static void
+email_prefetch_free(void *p)
 {
 	struct email_prefetch *pf = p;
 	size_t i;
@@ -376,9 +337,9 @@ handler_email_prefetch_free(void *p)
 
 /* The prefetched order id, or NULL. */
 static const struct email_order *
-email_prefetched(const struct handler_ctx *ctx, int64_t id)
+email_prefetched(const struct handler_call *call, int64_t id)
 {
-	const struct email_prefetch *pf = ctx->prefetched;
+	const struct email_prefetch *pf = call->prefetched;
 	size_t lo = 0, hi, mid;
 
 	if (pf == NULL)
@@ -396,30 +357,19 @@ email_prefetched(const struct handler_ctx *ctx, int64_t id)
 	return NULL;
 }
 
-void
-handler_email_run(const struct handler_ctx *ctx, const struct jobs_job *job,
+static void
+email_run(const struct handler_ctx *ctx, const struct handler_call *call,
     struct handler_result *res)
 {
 	const struct email_order *pre = NULL;
 	struct email_order o;
-	char key[JOBS_KEY_MAX + 1];
 	struct buf msg;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
 	buf_init(&msg, MAIL_MAX);
-	if (email_parse_payload(job->payload, job->payload_len, &o.id) != 0) {
-		handler_fail(res, JOBS_OUTCOME_PERMANENT,
-		    "malformed payload: want {\"order_id\": positive integer}");
-		goto out;
-	}
-	/* `exec` runs payloads without a job row: use the order code's key */
-	if (job->idempotency_key[0] != '\0')
-		util_strlcpy(key, job->idempotency_key, sizeof(key));
-	else
-		snprintf(key, sizeof(key), "order-confirmation-%lld",
-		    (long long)o.id);
-	if ((pre = email_prefetched(ctx, o.id)) != NULL) {
+	o.id = call->subject;
+	if ((pre = email_prefetched(call, o.id)) != NULL) {
 		/* loaded with the batch; the items are borrowed */
 		util_strlcpy(o.email, pre->email, sizeof(o.email));
 		o.total_cents = pre->total_cents;
@@ -449,9 +399,9 @@ handler_email_run(const struct handler_ctx *ctx, const struct jobs_job *job,
 		    (long long)o.id);
 		goto out;
 	}
-	if (email_render(ctx, &o, key, &msg, res) != 0)
+	if (email_render(ctx, &o, call->key, &msg, res) != 0)
 		goto out;
-	email_deliver(ctx, job, key, &msg, res);
+	email_deliver(ctx, call->job, call->key, &msg, res);
 	if (res->outcome == JOBS_OUTCOME_DONE && ctx->dry_run == NULL) {
 		res->effect.apply = email_stamp;
 		res->effect.apply_many = email_stamp_many;
@@ -462,3 +412,9 @@ out:
 		free(o.items);
 	buf_free(&msg);
 }
+
+const struct handler handler_email = {
+	email_run,
+	email_prefetch,
+	email_prefetch_free,
+};

@@ -1,6 +1,6 @@
 /*
  * prune.c: `job-runner prune --older-than DAYS`: deletes `done` jobs whose
- * last change is older than DAYS days (jobs_prune, in batches of 1000
+ * last change is older than DAYS days (queue_prune, in batches of 1000
  * rows, each its own transaction, so a big prune never holds the queue).
  * pending, running and dead jobs are never pruned; dead letters stay.
  */
@@ -10,8 +10,8 @@
 #include <stdio.h>
 
 #include "db.h"
-#include "jobs.h"
 #include "log.h"
+#include "queue.h"
 #include "runner.h"
 #include "runner_sql.h"
 #include "util.h"
@@ -46,7 +46,7 @@ runner_cmd_prune(const struct conf *conf, int argc, char **argv)
 	if (!have_days || optind != argc)
 		return prune_usage();
 	db_init(&db, conf, &runner_statements);
-	if (jobs_prune(&db, (unsigned)days, &deleted) == DB_OK) {
+	if (queue_prune(&db, (unsigned)days, &deleted) == DB_OK) {
 		log_msg(LOG_INFO, "event=prune older_than_days=%llu deleted=%llu",
 		    (unsigned long long)days, (unsigned long long)deleted);
 		printf("pruned %llu done job%s\n", (unsigned long long)deleted,

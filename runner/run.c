@@ -3,7 +3,7 @@
  *
  * One process, one database connection, one job at a time:
  *
- *   claim a batch (jobs_claim: up to runner.batch_size due jobs, one
+ *   claim a batch (queue_claim: up to runner.batch_size due jobs, one
  *   transaction) -> let the handlers load the batch's data (one query per
  *   50 orders) -> for each job: renew the lease unless it outlasts the
  *   longest attempt (run_lease_short), run the handler, decide
@@ -16,7 +16,7 @@
  * threads at once, each before its link into new/, then one fsync of
  * DIR/new; transport_maildir.c), then one
  * transaction marks them all done with their effects, each still fenced
- * by its own lease token (jobs_complete_batch), and only then is each
+ * by its own lease token (queue_complete_batch), and only then is each
  * one's logfmt line written.  A kill before that commit leaves the jobs
  * running; they are reclaimed when their lease runs out and delivered
  * again, which the maildir name turns into "already there".  The held
@@ -51,6 +51,7 @@
 #include "handler.h"
 #include "jobs.h"
 #include "log.h"
+#include "queue.h"
 #include "runner.h"
 #include "runner_sql.h"
 #include "transport.h"
@@ -76,11 +77,11 @@ struct run_state {
 	struct db		 db;
 	struct transport	 transport;
 	struct handler_ctx	 ctx;
-	struct jobs_runner	 runner;
-	struct jobs_backoff	 backoff;
-	struct jobs_job		*batch;
+	struct queue_runner	 runner;
+	struct jobs_policy	 policy;	/* the retry rule (jobs.h) */
+	struct queue_job		*batch;
 	int			 defer;		/* hold successes (run_flush) */
-	struct jobs_done	*held;		/* successes not yet recorded */
+	struct queue_done	*held;		/* successes not yet recorded */
 	struct run_held		*held_info;
 	size_t			 nheld;
 	int			 once;
@@ -138,9 +139,9 @@ run_random(void)
 	return r;
 }
 
-/* The per-attempt logfmt line (CONTRACT §5). */
+/* The per-attempt logfmt line (job-runner(8), DIAGNOSTICS). */
 static void
-run_log_attempt(const struct jobs_job *j, const struct jobs_decision *d,
+run_log_attempt(const struct queue_job *j, const struct jobs_decision *d,
     const struct handler_result *res, uint64_t duration_us)
 {
 	char type[2 * JOBS_TYPE_MAX + 8], err[2 * JOBS_ERROR_MAX], extra[64];
@@ -167,18 +168,18 @@ run_log_attempt(const struct jobs_job *j, const struct jobs_decision *d,
 		    log_quote(err, sizeof(err), res->error));
 }
 
-/* Records the decision; DB_OK, JOBS_LEASE_LOST or DB_ERR. */
+/* Records the decision; DB_OK, QUEUE_LEASE_LOST or DB_ERR. */
 static int
-run_record(struct run_state *s, const struct jobs_job *j,
+run_record(struct run_state *s, const struct queue_job *j,
     const struct jobs_decision *d, const struct handler_result *res)
 {
 	switch (d->next) {
 	case JOBS_DONE:
-		return jobs_complete(&s->db, j, &res->effect);
+		return queue_complete(&s->db, j, &res->effect);
 	case JOBS_PENDING:
-		return jobs_retry(&s->db, j, d->delay_ms, res->error);
+		return queue_retry(&s->db, j, d->delay_ms, res->error);
 	default:
-		return jobs_dead(&s->db, j, res->error);
+		return queue_dead(&s->db, j, res->error);
 	}
 }
 
@@ -200,7 +201,7 @@ run_count(struct run_state *s, const struct jobs_decision *d)
 }
 
 static void
-run_log_lost(struct run_state *s, const struct jobs_job *j)
+run_log_lost(struct run_state *s, const struct queue_job *j)
 {
 	s->totals.lease_lost++;
 	log_msg(LOG_WARN, "event=lease_lost job_id=%lld attempt=%u/%u "
@@ -232,26 +233,26 @@ run_flush(struct run_state *s)
 		/* not durable: nothing is recorded done; each job goes the
 		 * way of a transient failure (retry or, last attempt, dead) */
 		for (i = 0; i < n; i++) {
-			const struct jobs_job *j = s->held[i].job;
+			const struct queue_job *j = s->held[i].job;
 
 			memset(&res, 0, sizeof(res));
 			handler_fail(&res, JOBS_OUTCOME_TRANSIENT, "%s", err);
 			jobs_decide(j->attempt, j->max_attempts,
-			    res.outcome, &s->backoff, run_random(), &d);
+			    res.outcome, &s->policy.backoff, run_random(), &d);
 			rc = run_record(s, j, &d, &res);
 			if (rc == DB_OK) {
 				run_log_attempt(j, &d, &res,
 				    util_monotonic_us() -
 				    s->held_info[i].start_us);
 				run_count(s, &d);
-			} else if (rc == JOBS_LEASE_LOST)
+			} else if (rc == QUEUE_LEASE_LOST)
 				run_log_lost(s, j);
 			else
 				failed = 1;
 		}
 		return failed ? -1 : 0;
 	}
-	if (jobs_complete_batch(&s->db, s->held, n) != DB_OK) {
+	if (queue_complete_batch(&s->db, s->held, n) != DB_OK) {
 		for (i = 0; i < n; i++)
 			log_msg(LOG_ERROR, "event=job_record_failed job_id=%lld "
 			    "attempt=%u/%u", (long long)s->held[i].job->id,
@@ -263,7 +264,7 @@ run_flush(struct run_state *s)
 	memset(&d, 0, sizeof(d));
 	d.next = JOBS_DONE;
 	for (i = 0; i < n; i++) {
-		const struct jobs_job *j = s->held[i].job;
+		const struct queue_job *j = s->held[i].job;
 
 		if (s->held[i].rc != DB_OK) {
 			run_log_lost(s, j);
@@ -284,7 +285,7 @@ run_flush(struct run_state *s)
  * or another runner could claim a job this runner is still delivering.
  */
 static int
-run_lease_short(const struct run_state *s, const struct jobs_job *j,
+run_lease_short(const struct run_state *s, const struct queue_job *j,
     uint64_t now_us)
 {
 	uint64_t need = ((uint64_t)s->conf->runner_handler_timeout_seconds +
@@ -297,7 +298,7 @@ run_lease_short(const struct run_state *s, const struct jobs_job *j,
 
 /* One attempt of one claimed job.  -1 when the database failed. */
 static int
-run_one(struct run_state *s, struct jobs_job *j)
+run_one(struct run_state *s, struct queue_job *j)
 {
 	struct handler_result res;
 	struct jobs_decision d;
@@ -309,7 +310,7 @@ run_one(struct run_state *s, struct jobs_job *j)
 		 * while it is still ours */
 		if (run_flush(s) != 0)
 			return -1;
-		if ((rc = jobs_renew(&s->db, &s->runner, j)) != DB_OK)
+		if ((rc = queue_renew(&s->db, &s->runner, j)) != DB_OK)
 			goto lost;
 	}
 	memset(&res, 0, sizeof(res));
@@ -319,7 +320,7 @@ run_one(struct run_state *s, struct jobs_job *j)
 		    j->attempt - 1);
 	else
 		handler_run(&s->ctx, j, &res);
-	jobs_decide(j->attempt, j->max_attempts, res.outcome, &s->backoff,
+	jobs_decide(j->attempt, j->max_attempts, res.outcome, &s->policy.backoff,
 	    run_random(), &d);
 	if (d.next == JOBS_DONE && s->defer) {
 		s->held[s->nheld].job = j;
@@ -337,7 +338,7 @@ run_one(struct run_state *s, struct jobs_job *j)
 		return 0;
 	}
 lost:
-	if (rc == JOBS_LEASE_LOST) {
+	if (rc == QUEUE_LEASE_LOST) {
 		run_log_lost(s, j);
 		return 0;
 	}
@@ -353,7 +354,7 @@ run_release(struct run_state *s, size_t from, size_t n)
 	size_t i;
 
 	for (i = from; i < n; i++)
-		if (jobs_release(&s->db, &s->batch[i]) == DB_OK)
+		if (queue_release(&s->db, &s->batch[i]) == DB_OK)
 			s->totals.claimed--;
 }
 
@@ -364,7 +365,7 @@ run_batch(struct run_state *s)
 	size_t n = 0, i;
 	int failed = 0;
 
-	if (jobs_claim(&s->db, &s->runner, s->batch, s->conf->runner_batch_size,
+	if (queue_claim(&s->db, &s->runner, s->batch, s->conf->runner_batch_size,
 	    &n) != DB_OK)
 		return -1;
 	s->totals.claimed += n;
@@ -386,7 +387,7 @@ run_batch(struct run_state *s)
 	s->nheld = 0;
 	handler_prefetch_free(&s->ctx);
 	for (i = 0; i < n; i++)
-		jobs_job_free(&s->batch[i]);
+		queue_job_free(&s->batch[i]);
 	return failed ? -1 : (int)n;
 }
 
@@ -474,10 +475,9 @@ run_setup(struct run_state *s, const struct conf *conf)
 	    (long)getpid());
 	if (n < 0)
 		return -1;
+	jobs_policy_init(&s->policy, conf);
 	s->runner.lease_seconds = conf->runner_lease_seconds;
-	s->runner.max_attempts = conf->runner_max_attempts;
-	s->backoff.base_ms = conf->runner_backoff_base_ms;
-	s->backoff.cap_ms = conf->runner_backoff_cap_ms;
+	s->runner.max_attempts = s->policy.max_attempts;
 	if (transport_open(&s->transport, conf->mail_transport,
 	    conf->runner_handler_timeout_seconds, err, sizeof(err)) != 0) {
 		log_msg(LOG_ERROR, "event=config_error error=%s", err);

@@ -8,14 +8,6 @@
 #define Q10	"?,?,?,?,?,?,?,?,?,?"
 #define Q50	Q10 "," Q10 "," Q10 "," Q10 "," Q10
 
-/* `dead list`: the first line of the error, at most 200 characters */
-#define DEAD_LIST_COLUMNS \
-    "SELECT job_id, id, type, attempts," \
-    " DATE_FORMAT(failed_at, '%Y-%m-%d %H:%i:%s')," \
-    " LEFT(SUBSTRING_INDEX(COALESCE(last_error, ''), '\\n', 1), 200)," \
-    " COALESCE(DATE_FORMAT(replayed_at, '%Y-%m-%d %H:%i:%s'), '-')" \
-    " FROM dead_letter_jobs"
-
 static const char *const runner_sql[RUNNER_STMT__MAX - STMT_CORE__MAX] = {
 #define T(id) [(id) - STMT_CORE__MAX]
 	T(STMT_EMAIL_ORDER) =
@@ -40,22 +32,6 @@ static const char *const runner_sql[RUNNER_STMT__MAX - STMT_CORE__MAX] = {
 	T(STMT_EMAIL_STAMP_MANY) =
 	    "UPDATE orders SET confirmation_sent_at = NOW(6)"
 	    " WHERE id IN (" Q50 ") AND confirmation_sent_at IS NULL",
-
-	T(STMT_DEAD_LIST_OPEN) =
-	    DEAD_LIST_COLUMNS " WHERE replayed_at IS NULL"
-	    " ORDER BY failed_at, id LIMIT 1001",
-	T(STMT_DEAD_LIST_ALL) =
-	    DEAD_LIST_COLUMNS " ORDER BY failed_at, id LIMIT 1001",
-	/* the latest dead letter of a job (one per death) */
-	T(STMT_DEAD_SHOW) =
-	    "SELECT d.id, d.type, d.attempts,"
-	    " DATE_FORMAT(d.failed_at, '%Y-%m-%d %H:%i:%s.%f'),"
-	    " COALESCE(DATE_FORMAT(d.replayed_at, '%Y-%m-%d %H:%i:%s.%f'),"
-	    " '-'), COALESCE(j.status, 'pruned'), LENGTH(d.payload),"
-	    " LEFT(COALESCE(d.last_error, ''), 1048576),"
-	    " LEFT(d.payload, 1048576)"
-	    " FROM dead_letter_jobs d LEFT JOIN jobs j ON j.id = d.job_id"
-	    " WHERE d.job_id = ? ORDER BY d.id DESC LIMIT 1",
 #undef T
 };
 

@@ -1,19 +1,157 @@
 /*
- * test-jobs.c: the job state machine with no database.  Backoff bounds,
- * single decisions, and whole retry histories simulated in memory (claim
- * counts the attempt, the handler's outcome comes from a script, the
- * decision moves the job), checked for the sequence of states, the delays
- * and the dead-letter count.
+ * test-jobs.c: what a job is, with no database (common/jobs.h).  The job
+ * contract: type names, idempotency keys and payloads, written and read
+ * back through the one declaration of each type.  The state machine:
+ * backoff bounds, single decisions, and whole retry histories simulated in
+ * memory (claim counts the attempt, the handler's outcome comes from a
+ * script, the decision moves the job), checked for the sequence of states,
+ * the delays and the dead-letter count.
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cunit-main.h"
 #include "jobs.h"
 
 static const struct jobs_backoff contract_backoff = { 2000, 3600000 };
+
+/* Every declared type: a unique name that fits jobs.type and is found
+ * again by name, a subject, and keys no other type can produce. */
+static void
+test_types_declared_once(void)
+{
+	char k1[JOBS_KEY_MAX + 1], k2[JOBS_KEY_MAX + 1];
+	enum jobs_type t;
+	size_t i, j;
+
+	CU_ASSERT(JOBS_TYPE__MAX >= 1);
+	for (i = 0; i < JOBS_TYPE__MAX; i++) {
+		const char *name = jobs_type_name((enum jobs_type)i);
+
+		CU_ASSERT(strlen(name) >= 1 && strlen(name) <= JOBS_TYPE_MAX);
+		CU_ASSERT(strlen(jobs_type_subject((enum jobs_type)i)) >= 1);
+		CU_ASSERT_EQUAL(jobs_type_find(name, &t), 0);
+		CU_ASSERT_EQUAL(t, (enum jobs_type)i);
+		for (j = 0; j < i; j++) {
+			CU_ASSERT(strcmp(name, jobs_type_name(
+			    (enum jobs_type)j)) != 0);
+			/* the same subject of two types: two keys */
+			CU_ASSERT_EQUAL(jobs_key((enum jobs_type)i, 12, k1,
+			    sizeof(k1)), 0);
+			CU_ASSERT_EQUAL(jobs_key((enum jobs_type)j, 12, k2,
+			    sizeof(k2)), 0);
+			CU_ASSERT(strcmp(k1, k2) != 0);
+		}
+	}
+	CU_ASSERT_EQUAL(jobs_type_find("no_such_type", &t), -1);
+	CU_ASSERT_EQUAL(jobs_type_find("", &t), -1);
+	CU_ASSERT_EQUAL(jobs_type_find("order_confirmation_email ", &t), -1);
+}
+
+/* The order confirmation's contract, as the app writes it and the runner,
+ * the tests and the docs read it. */
+static void
+test_order_confirmation_contract(void)
+{
+	const enum jobs_type t = JOBS_TYPE_ORDER_CONFIRMATION;
+	char buf[JOBS_KEY_MAX + 1], small[8];
+	int64_t subject = 0;
+
+	CU_ASSERT_STRING_EQUAL(jobs_type_name(t), "order_confirmation_email");
+	CU_ASSERT_EQUAL(jobs_key(t, 42, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "order-confirmation-42");
+	CU_ASSERT_EQUAL(jobs_payload(t, 42, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "{\"order_id\":42}");
+	CU_ASSERT_EQUAL(jobs_payload_parse(t, buf, strlen(buf), &subject), 0);
+	CU_ASSERT_EQUAL(subject, 42);
+	/* the largest id round-trips and its key fits the column */
+	CU_ASSERT_EQUAL(jobs_key(t, INT64_MAX, buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(jobs_payload(t, INT64_MAX, buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(jobs_payload_parse(t, buf, strlen(buf), &subject), 0);
+	CU_ASSERT_EQUAL(subject, INT64_MAX);
+	/* a buffer too small is an error, never a cut key */
+	CU_ASSERT_EQUAL(jobs_key(t, 42, small, sizeof(small)), -1);
+	CU_ASSERT_EQUAL(jobs_payload(t, 42, small, sizeof(small)), -1);
+}
+
+static void
+test_payload_parse_table(void)
+{
+	static const struct {
+		const char	*payload;
+		int64_t		 want;	/* 0: malformed */
+	} rows[] = {
+		{ "{\"order_id\":7}", 7 },
+		{ "{\"order_id\": 7} \n", 7 },
+		{ "{\"note\":\"x\",\"order_id\":9}", 9 },
+		{ "", 0 }, { "{", 0 }, { "{\"order_id\": ", 0 }, { "[1]", 0 },
+		{ "7", 0 }, { "null", 0 }, { "{}", 0 },
+		{ "{\"order_id\": \"7\"}", 0 },
+		{ "{\"order_id\": 0}", 0 }, { "{\"order_id\": -1}", 0 },
+		{ "{\"order_id\": 1.5}", 0 }, { "{\"order_id\": true}", 0 },
+		{ "{\"order_id\": null}", 0 },
+		{ "{\"order_id\": 9223372036854775808}", 0 },
+		{ "{\"order_id\": 1} x", 0 }, { "{\"order_id\": 1}{}", 0 },
+		{ "{\"Order_id\": 1}", 0 }, { "{\"product_id\": 1}", 0 },
+	};
+	int64_t subject;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		subject = 0;
+		rc = jobs_payload_parse(JOBS_TYPE_ORDER_CONFIRMATION,
+		    rows[i].payload, strlen(rows[i].payload), &subject);
+		if (rows[i].want == 0 ? rc != -1 : rc != 0 ||
+		    subject != rows[i].want)
+			fprintf(stderr, "payload %s: rc %d subject %" PRId64 "\n",
+			    rows[i].payload, rc, subject);
+		CU_ASSERT_EQUAL(rc, rows[i].want == 0 ? -1 : 0);
+		if (rows[i].want != 0)
+			CU_ASSERT_EQUAL(subject, rows[i].want);
+	}
+	/* a NUL inside the counted payload is not the end of it */
+	CU_ASSERT_EQUAL(jobs_payload_parse(JOBS_TYPE_ORDER_CONFIRMATION,
+	    "{\"order_id\":1}\0x", 16, &subject), -1);
+}
+
+static void
+test_state_names(void)
+{
+	static const enum jobs_state all[] = {
+		JOBS_PENDING, JOBS_RUNNING, JOBS_DONE, JOBS_DEAD,
+	};
+	enum jobs_state s;
+	size_t i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		CU_ASSERT_EQUAL(jobs_state_parse(jobs_state_name(all[i]), &s), 0);
+		CU_ASSERT_EQUAL(s, all[i]);
+	}
+	CU_ASSERT_STRING_EQUAL(jobs_state_name(JOBS_DEAD), "dead");
+	CU_ASSERT_EQUAL(jobs_state_parse("retry", &s), -1);
+	CU_ASSERT_EQUAL(jobs_state_parse("", &s), -1);
+}
+
+static void
+test_policy_from_conf(void)
+{
+	struct jobs_policy p;
+	struct conf c;
+
+	conf_defaults(&c);
+	c.runner_max_attempts = 7;
+	c.runner_backoff_base_ms = 10;
+	c.runner_backoff_cap_ms = 90;
+	jobs_policy_init(&p, &c);
+	CU_ASSERT_EQUAL(p.max_attempts, 7);
+	CU_ASSERT_EQUAL(p.backoff.base_ms, 10);
+	CU_ASSERT_EQUAL(p.backoff.cap_ms, 90);
+}
 
 static void
 test_backoff_max(void)
@@ -237,6 +375,13 @@ test_history_delays_grow_to_cap(void)
 }
 
 static const struct cunit_test tests[] = {
+	{ "types: each declared once, found by name", test_types_declared_once },
+	{ "contract: order confirmation key and payload",
+	    test_order_confirmation_contract },
+	{ "contract: payloads of the wrong shape are refused",
+	    test_payload_parse_table },
+	{ "states: names round-trip", test_state_names },
+	{ "policy: runner.* keys", test_policy_from_conf },
 	{ "backoff: min(cap, base*2^(n-1)) without overflow", test_backoff_max },
 	{ "backoff: jitter stays within [d/2, d]", test_backoff_jitter_bounds },
 	{ "decide: one attempt, each outcome", test_decide_single },

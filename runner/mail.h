@@ -12,8 +12,8 @@
  * Lines end in LF, the local convention of maildir files and of what
  * sendmail(8) reads on stdin; the MTA turns them into CRLF on the wire.
  */
-#ifndef CORE_MAIL_H
-#define CORE_MAIL_H
+#ifndef RUNNER_MAIL_H
+#define RUNNER_MAIL_H
 
 #include <stddef.h>
 #include <stdint.h>
