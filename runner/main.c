@@ -1,7 +1,11 @@
 /*
- * main.c: job-runner command line (CONTRACT §5).  Global options, then a
+ * main.c: job-runner command line (job-runner(8)).  Global options, then a
  * command looked up in a table; each command parses its own arguments.
  * Exit codes: 0 done, 1 runtime error, 64 usage, 78 configuration.
+ *
+ * A command marked RUNNER_CONF_OPTIONAL (simulate) reads a configuration
+ * file only when --config names one, so it runs on a machine that has
+ * none; a named file that does not load is still exit 78.
  */
 #include "config.h"
 
@@ -16,10 +20,11 @@
 #include "util.h"
 
 static const struct runner_command commands[] = {
-	{ "run",	runner_cmd_run,		1 },
-	{ "dead",	runner_cmd_dead,	1 },
-	{ "exec",	runner_cmd_exec,	0 },
-	{ "prune",	runner_cmd_prune,	1 },
+	{ "run",	runner_cmd_run,		RUNNER_CONF_FILE },
+	{ "dead",	runner_cmd_dead,	RUNNER_CONF_FILE },
+	{ "exec",	runner_cmd_exec,	RUNNER_CONF_FILE },
+	{ "prune",	runner_cmd_prune,	RUNNER_CONF_FILE },
+	{ "simulate",	runner_cmd_simulate,	RUNNER_CONF_OPTIONAL },
 };
 
 static void
@@ -34,13 +39,19 @@ usage(FILE *fp)
 	    "                         process due jobs until none is due\n"
 	    "  run --loop             keep polling; SIGTERM finishes the job in hand\n"
 	    "  dead list              list dead letters\n"
-	    "  dead show ID           show one dead letter (ID is the job id)\n"
+	    "  dead show ID [--payload]\n"
+	    "                         show one dead letter (ID is the job id),\n"
+	    "                         or only its payload, as stored\n"
 	    "  dead replay ID... | --all\n"
 	    "                         put dead jobs back to pending\n"
 	    "  exec TYPE FILE|- [--dry-run]\n"
 	    "                         run one payload through its handler\n"
 	    "  prune --older-than DAYS\n"
 	    "                         delete done jobs older than DAYS\n"
+	    "  simulate [--jobs N] [--fail-rate P] [--permanent-rate Q]\n"
+	    "           [--seed S] [--json]\n"
+	    "                         run the retry policy on synthetic jobs,\n"
+	    "                         in memory (no database, no mail)\n"
 	    "\n"
 	    "  -c, --config FILE      configuration file (default %s)\n",
 	    CONF_DEFAULT_PATH);
@@ -55,7 +66,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *path = CONF_DEFAULT_PATH;
+	const char *path = NULL;
 	char err[CONF_ERR_MAX];
 	struct conf conf;
 	size_t i;
@@ -92,7 +103,10 @@ main(int argc, char **argv)
 		usage(stderr);
 		return RUNNER_EXIT_USAGE;
 	}
-	if (conf_load(path, &conf, err, sizeof(err)) != 0) {
+	if (path == NULL && commands[i].conf == RUNNER_CONF_OPTIONAL)
+		conf_defaults(&conf);
+	else if (conf_load(path != NULL ? path : CONF_DEFAULT_PATH, &conf,
+	    err, sizeof(err)) != 0) {
 		fprintf(stderr, "job-runner: %s\n", err);
 		return CONF_EXIT;
 	}

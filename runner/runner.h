@@ -12,15 +12,22 @@
 #define RUNNER_EXIT_RUNTIME	1
 #define RUNNER_EXIT_USAGE	64
 
+/* How a command gets its configuration. */
+enum runner_conf {
+	RUNNER_CONF_FILE = 0,	/* --config FILE, or the default path */
+	RUNNER_CONF_OPTIONAL	/* --config FILE, or the built-in defaults */
+};
+
 struct runner_command {
 	const char	*name;
 	int		(*run)(const struct conf *, int, char **);
-	int		 needs_db;
+	enum runner_conf conf;
 };
 
 int runner_cmd_run(const struct conf *conf, int argc, char **argv);
 int runner_cmd_dead(const struct conf *conf, int argc, char **argv);
 int runner_cmd_exec(const struct conf *conf, int argc, char **argv);
 int runner_cmd_prune(const struct conf *conf, int argc, char **argv);
+int runner_cmd_simulate(const struct conf *conf, int argc, char **argv);
 
 #endif
