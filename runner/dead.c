@@ -6,12 +6,15 @@
  * IDs on the command line are job ids, as the per-attempt log lines and
  * `dead list` show them; a job that died several times (replayed, died
  * again) has one dead_letter_jobs row per death and `show` prints the
- * latest.  Replay is queue_replay(): every named job back to pending with
- * attempts reset and its open dead letter stamped replayed_at, all in one
- * transaction; one id that is not a dead job rolls back the whole command.
+ * latest; `show ID --payload` prints only its payload, byte for byte as
+ * stored, for `exec TYPE FILE`.  Replay is queue_replay(): every named job
+ * back to pending with attempts reset and its open dead letter stamped
+ * replayed_at, all in one transaction; one id that is not a dead job rolls
+ * back the whole command.
  *
  * Output goes to stdout; text from the database is printed with control
- * characters replaced, so a payload or error cannot drive the terminal.
+ * characters replaced, so a payload or error cannot drive the terminal
+ * (but by --payload, whose output is meant for a file or a pipe).
  */
 #include "config.h"
 
@@ -96,8 +99,31 @@ dead_show_all(int64_t job_id, const struct queue_dead_letter *dl)
 	putchar('\n');
 }
 
+/*
+ * The payload alone, byte for byte as stored (no cleaning, no newline
+ * added), for `exec TYPE FILE`.  A payload this command could only print
+ * cut is refused rather than cut.
+ */
 static int
-dead_show(struct db *db, int64_t job_id)
+dead_show_payload(int64_t job_id, const struct queue_dead_letter *dl)
+{
+	if ((int64_t)dl->payload_read != dl->payload_len) {
+		fprintf(stderr, "job-runner: dead show: the payload of job %lld "
+		    "is %lld bytes, more than --payload prints\n",
+		    (long long)job_id, (long long)dl->payload_len);
+		return RUNNER_EXIT_RUNTIME;
+	}
+	if (fwrite(dl->payload, 1, dl->payload_read, stdout) !=
+	    dl->payload_read || fflush(stdout) != 0) {
+		fprintf(stderr, "job-runner: dead show: cannot write the "
+		    "payload\n");
+		return RUNNER_EXIT_RUNTIME;
+	}
+	return RUNNER_EXIT_OK;
+}
+
+static int
+dead_show(struct db *db, int64_t job_id, int payload_only)
 {
 	struct queue_dead_letter dl;
 	int rc;
@@ -109,9 +135,14 @@ dead_show(struct db *db, int64_t job_id)
 	}
 	if (rc != DB_OK)
 		return RUNNER_EXIT_RUNTIME;
-	dead_show_all(job_id, &dl);
+	if (payload_only)
+		rc = dead_show_payload(job_id, &dl);
+	else {
+		dead_show_all(job_id, &dl);
+		rc = RUNNER_EXIT_OK;
+	}
 	queue_dead_letter_free(&dl);
-	return RUNNER_EXIT_OK;
+	return rc;
 }
 
 static int
@@ -155,7 +186,7 @@ static int
 dead_usage(void)
 {
 	fprintf(stderr, "usage: job-runner dead list [--all]\n"
-	    "       job-runner dead show JOB_ID\n"
+	    "       job-runner dead show JOB_ID [--payload]\n"
 	    "       job-runner dead replay JOB_ID... | --all\n");
 	return RUNNER_EXIT_USAGE;
 }
@@ -165,7 +196,7 @@ runner_cmd_dead(const struct conf *conf, int argc, char **argv)
 {
 	struct db db;
 	int64_t id;
-	int rc;
+	int rc, payload_only = 0;
 
 	if (argc < 2)
 		return dead_usage();
@@ -173,7 +204,15 @@ runner_cmd_dead(const struct conf *conf, int argc, char **argv)
 		if (argc > 3 || (argc == 3 && strcmp(argv[2], "--all") != 0))
 			return dead_usage();
 	} else if (strcmp(argv[1], "show") == 0) {
-		if (argc != 3 || util_parse_i64(argv[2], 1, INT64_MAX, &id) != 0)
+		/* ID and --payload in either order */
+		if (argc == 4 && strcmp(argv[2], "--payload") == 0) {
+			payload_only = 1;
+			argv[2] = argv[3];
+		} else if (argc == 4 && strcmp(argv[3], "--payload") == 0)
+			payload_only = 1;
+		else if (argc != 3)
+			return dead_usage();
+		if (util_parse_i64(argv[2], 1, INT64_MAX, &id) != 0)
 			return dead_usage();
 	} else if (strcmp(argv[1], "replay") != 0)
 		return dead_usage();
@@ -183,7 +222,7 @@ runner_cmd_dead(const struct conf *conf, int argc, char **argv)
 	else if (strcmp(argv[1], "list") == 0)
 		rc = dead_list(&db, argc == 3);
 	else if (strcmp(argv[1], "show") == 0)
-		rc = dead_show(&db, id);
+		rc = dead_show(&db, id, payload_only);
 	else
 		rc = dead_replay(&db, argc - 1, argv + 1);
 	db_close(&db);

@@ -66,12 +66,10 @@ EOF
 it_case "sendmail exiting 75 twice then 0: two retries, then done" t_rm_sendmail_tempfail
 
 t_rm_sendmail_fails_then_replay() {
-	local log="$FIX_DIR/rm-fail.log" fake="$FIX_DIR/fake-sendmail-1.sh" conf o id
+	local log="$FIX_DIR/rm-fail.log" conf o id rc
 	rt_cleanup mf
 	: >"$log"
-	printf '#!/bin/sh\ncat >/dev/null\necho "no such user" >&2\nexit 1\n' >"$fake"
-	chmod +x "$fake"
-	conf=$(rt_conf rt_fail "mail.transport=sendmail:$fake")
+	conf=$(rt_sendmail_conf fail 'cat >/dev/null; echo "no such user" >&2; exit 1')
 	rt_orders 1 mf
 	o=$(rt_order_ids mf)
 	rt_run "$conf" "$log" run --once || rt_fail "run --once failed"
@@ -81,6 +79,29 @@ t_rm_sendmail_fails_then_replay() {
 	expect_eq "dead letter" "$(sql "SELECT attempts, last_error, replayed_at IS NULL
 	  FROM dead_letter_jobs WHERE job_id = $id")" "1	sendmail: exit 1: no such user	1"
 	expect_eq "not stamped" "$(sql "SELECT confirmation_sent_at IS NULL FROM orders WHERE id = $o")" 1
+	# the operator's pipeline, as documented: the dead payload replayed
+	# locally, with nothing delivered
+	(cd "$FIX_DIR" && "$RUNNER" --config "$RM_CONF" dead show "$id" --payload >p.json 2>>"$log" &&
+	    "$RUNNER" --config "$RM_CONF" exec order_confirmation_email p.json --dry-run \
+	    >"$FIX_DIR/rm-payload.msg" 2>>"$log") || rt_fail "dead show --payload | exec --dry-run failed"
+	# the payload byte for byte as stored: no label, no newline added
+	printf '{"order_id":%s}' "$o" | cmp -s - "$FIX_DIR/p.json" ||
+	    rt_fail "payload not as stored: $(od -c "$FIX_DIR/p.json" | head -3)"
+	grep -q "^Subject: Your order #$o$" "$FIX_DIR/rm-payload.msg" || rt_fail "no message printed"
+	grep -q "event=exec type=order_confirmation_email outcome=done dry_run=1" "$log" ||
+	    rt_fail "no dry-run exec line"
+	expect_eq "dry run stamps nothing" "$(sql "SELECT confirmation_sent_at IS NULL FROM orders WHERE id = $o")" 1
+	# --payload before the id; a job without a dead letter; bad arguments
+	"$RUNNER" --config "$RM_CONF" dead show --payload "$id" | cmp -s - "$FIX_DIR/p.json" ||
+	    rt_fail "--payload ID differs from ID --payload"
+	rc=0; "$RUNNER" --config "$RM_CONF" dead show 999999999 --payload >/dev/null 2>&1 || rc=$?
+	expect_eq "no dead letter" "$rc" 1
+	rc=0; "$RUNNER" --config "$RM_CONF" dead show --payload >/dev/null 2>&1 || rc=$?
+	expect_eq "no id" "$rc" 64
+	rc=0; "$RUNNER" --config "$RM_CONF" dead show "$id" --payload x >/dev/null 2>&1 || rc=$?
+	expect_eq "extra argument" "$rc" 64
+	rc=0; "$RUNNER" --config "$RM_CONF" dead show "$id" --payloads >/dev/null 2>&1 || rc=$?
+	expect_eq "misspelt option" "$rc" 64
 	# the operator fixes the transport and replays
 	"$RUNNER" --config "$RM_CONF" dead replay "$id" >/dev/null 2>>"$log" || rt_fail "replay failed"
 	rt_run "$RM_CONF" "$log" run --once || rt_fail "run --once failed"
@@ -88,7 +109,7 @@ t_rm_sendmail_fails_then_replay() {
 	rt_check_message "$MAILDIR/new/order-confirmation-$o" "$o" "rtmf-1@example.com"
 	rt_cleanup mf
 }
-it_case "sendmail exiting 1: dead letter at once; replay delivers it" t_rm_sendmail_fails_then_replay
+it_case "sendmail exiting 1: dead letter at once; dead show --payload | exec --dry-run replays it locally; replay delivers it" t_rm_sendmail_fails_then_replay
 
 t_rm_exec() {
 	local log="$FIX_DIR/rm-exec.log" o out rc=0

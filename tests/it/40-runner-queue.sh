@@ -36,6 +36,14 @@ t_rq_poison() {
 	grep -q '^job_status: *dead$' "$FIX_DIR/rq-show.out" || rt_fail "dead show lacks the status"
 	id=$(sql "SELECT id FROM jobs WHERE idempotency_key = 'rt-qp-big'")
 	grep -q "job_id=$id .*outcome=dead .*over the 65536 byte limit" "$log" || rt_fail "big payload not dead"
+	# --payload: every byte as stored, however broken or big
+	"$RUNNER" --config "$RQ_CONF" dead show "$id" --payload >"$FIX_DIR/rq-big.payload" ||
+	    rt_fail "dead show --payload of the big payload failed"
+	expect_eq "big payload bytes" "$(wc -c <"$FIX_DIR/rq-big.payload")" 70000 || return 1
+	expect_eq "big payload content" "$(tr -d x <"$FIX_DIR/rq-big.payload" | wc -c)" 0 || return 1
+	id=$(sql "SELECT id FROM jobs WHERE idempotency_key = 'rt-qp-json'")
+	"$RUNNER" --config "$RQ_CONF" dead show "$id" --payload | cmp -s - <(printf '{"order_id": ') ||
+	    rt_fail "broken payload not printed as stored"
 	rt_cleanup qp
 }
 it_case "poison payloads (unknown type, bad JSON, missing order, too big) are dead at once" t_rq_poison
@@ -93,9 +101,7 @@ t_rq_fencing() {
 	local log="$FIX_DIR/rq-fence.log" conf o pid i
 	rt_cleanup qf
 	: >"$log"
-	printf '#!/bin/sh\ncat >/dev/null\nsleep 1.5\n' >"$FIX_DIR/slow-sendmail.sh"
-	chmod +x "$FIX_DIR/slow-sendmail.sh"
-	conf=$(rt_conf fence "mail.transport=sendmail:$FIX_DIR/slow-sendmail.sh")
+	conf=$(rt_sendmail_conf fence 'cat >/dev/null; sleep 1.5')
 	rt_orders 1 qf
 	o=$(rt_order_ids qf)
 	rt_run "$conf" "$log" run --once & pid=$!

@@ -30,6 +30,15 @@ rt_conf() {
 	echo "$out"
 }
 
+# rt_sendmail_conf NAME SCRIPT: like rt_conf NAME, with a fake sendmail
+# that runs the sh SCRIPT as its transport.
+rt_sendmail_conf() {
+	local fake="$FIX_DIR/sendmail-$1.sh"
+	printf '#!/bin/sh\n%s\n' "$2" >"$fake"
+	chmod +x "$fake"
+	rt_conf "$1" "mail.transport=sendmail:$fake"
+}
+
 # rt_orders N TAG: N orders rtTAG-1..N@example.com, one item each, and
 # their confirmation jobs, as the order code would write them.
 rt_orders() {
