@@ -111,8 +111,9 @@ void jobs_decide(unsigned attempt, unsigned max_attempts,
 const char *jobs_outcome_name(enum jobs_outcome o);
 /* "done", "retry", "dead": the words of the per-attempt log line. */
 const char *jobs_state_verb(enum jobs_state s);
-/* "pending", "running", "done", "dead": jobs.status.  0 and *s set, or -1. */
+/* "pending", "running", "done", "dead": the words of jobs.status. */
 const char *jobs_state_name(enum jobs_state s);
+/* The state named name: 0 and *s set, or -1. */
 int jobs_state_parse(const char *name, enum jobs_state *s);
 
 #endif

@@ -87,7 +87,7 @@ it_case "man -l renders each man page without warnings" t_ops_man_render
 # The docs link each other and the README links them.
 t_ops_readme_links() {
 	local f
-	for f in API CONFIGURATION DEPLOYMENT OPERATIONS; do
+	for f in API CONFIGURATION DEPLOYMENT JOBS OPERATIONS; do
 		grep -q "(docs/$f.md)" "$top_srcdir/README.md" || fail "README.md does not link docs/$f.md"
 	done
 }
