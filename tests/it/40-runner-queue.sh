@@ -39,8 +39,8 @@ t_rq_poison() {
 	# --payload: every byte as stored, however broken or big
 	"$RUNNER" --config "$RQ_CONF" dead show "$id" --payload >"$FIX_DIR/rq-big.payload" ||
 	    rt_fail "dead show --payload of the big payload failed"
-	expect_eq "big payload bytes" "$(wc -c <"$FIX_DIR/rq-big.payload")" 70000 || return 1
-	expect_eq "big payload content" "$(tr -d x <"$FIX_DIR/rq-big.payload" | wc -c)" 0 || return 1
+	expect_eq "big payload bytes" "$(wc -c <"$FIX_DIR/rq-big.payload")" 70000
+	expect_eq "big payload content" "$(tr -d x <"$FIX_DIR/rq-big.payload" | wc -c)" 0
 	id=$(sql "SELECT id FROM jobs WHERE idempotency_key = 'rt-qp-json'")
 	"$RUNNER" --config "$RQ_CONF" dead show "$id" --payload | cmp -s - <(printf '{"order_id": ') ||
 	    rt_fail "broken payload not printed as stored"

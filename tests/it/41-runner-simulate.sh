@@ -16,7 +16,7 @@ t_rs_no_config() {
 	printf '%s\n' "$out" | grep -qx '#   attempt 5 -> dead (the last attempt)' || fail "no last attempt"
 	# one logfmt line per attempt, as many as the summary counts
 	n=$(printf '%s\n' "$out" | grep -Ec '^job_id=[0-9]+ attempt=[1-5]/5 outcome=(done|retry|dead) at_ms=[0-9]+( |$)')
-	expect_eq "attempt lines" "$n" "$(printf '%s\n' "$out" | grep -v '^#' | wc -l)" || return 1
+	expect_eq "attempt lines" "$n" "$(printf '%s\n' "$out" | grep -v '^#' | wc -l)"
 	printf '%s\n' "$out" | grep -Eq "^# summary: jobs=100 done=[0-9]+ dead=[0-9]+ attempts=$n\$" ||
 	    fail "summary does not count $n attempts"
 	printf '%s\n' "$out" | grep -Eq '^# time to done \(ms\): p50=[0-9]+ p99=[0-9]+ max=[0-9]+ \([0-9]+ jobs\)$' ||
@@ -25,7 +25,7 @@ t_rs_no_config() {
 	out=$("$RUNNER" simulate --jobs 20) || fail "unseeded run failed"
 	seed=$(printf '%s\n' "$out" | sed -n '1s/.* seed=\([0-9]*\)$/\1/p')
 	[ -n "$seed" ] || fail "no seed printed"
-	expect_eq "replayed by its seed" "$("$RUNNER" simulate --jobs 20 --seed "$seed")" "$out" || return 1
+	expect_eq "replayed by its seed" "$("$RUNNER" simulate --jobs 20 --seed "$seed")" "$out"
 }
 it_case "simulate needs no configuration or database; prints schedule, attempts, summary" t_rs_no_config
 
@@ -89,15 +89,15 @@ t_rs_config() {
 	printf '%s\n' "$out" | grep -qx '#   attempt 2 -> retry in 100..200 ms' || fail "schedule not from the config"
 	printf '%s\n' "$out" | grep -qx '# always failing transiently: dead 150..300 ms after the first attempt' ||
 	    fail "no dead-after line"
-	expect_eq "dead at 3/3" "$(printf '%s\n' "$out" | grep -c 'attempt=3/3 outcome=dead ')" 10 || return 1
+	expect_eq "dead at 3/3" "$(printf '%s\n' "$out" | grep -c 'attempt=3/3 outcome=dead ')" 10
 	printf '%s\n' "$out" | grep -q 'attempt=4/' && fail "an attempt past max_attempts"
 	printf '%s\n' "$out" | grep -qx '# summary: jobs=10 done=0 dead=10 attempts=30' || fail "summary"
 	# a named file that does not load is a configuration error
 	"$RUNNER" --config "$FIX_DIR/no-such.conf" simulate >/dev/null 2>&1
-	expect_eq "missing config" "$?" 78 || return 1
+	expect_eq "missing config" "$?" 78
 	printf 'runner.max_attempts = 0\n' >"$FIX_DIR/rs-bad.conf"
 	"$RUNNER" --config "$FIX_DIR/rs-bad.conf" simulate >/dev/null 2>&1
-	expect_eq "bad config" "$?" 78 || return 1
+	expect_eq "bad config" "$?" 78
 }
 it_case "simulate --config FILE uses its runner.* keys and touches no database" t_rs_config
 
