@@ -23,6 +23,110 @@ http_param(FCGX_Request *fcgi, const char *name)
 	return FCGX_GetParam(name, fcgi->envp);
 }
 
+static int
+http_hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * The path being built: out[0..len) always starts with `/`; the segment
+ * being read starts at seg.  A finished segment is dropped (empty, "."),
+ * pops the one before it (".."), or is kept followed by `/`.
+ */
+struct http_path {
+	char	*out;
+	size_t	 size, len, seg;
+};
+
+static int
+http_path_byte(struct http_path *p, char c)
+{
+	if (p->len + 1 >= p->size)
+		return 414;
+	p->out[p->len++] = c;
+	return 0;
+}
+
+static int
+http_path_segment_end(struct http_path *p, int last)
+{
+	size_t n = p->len - p->seg;
+	const char *s = p->out + p->seg;
+
+	if (n == 0 || (n == 1 && s[0] == '.')) {
+		p->len = p->seg;
+	} else if (n == 2 && s[0] == '.' && s[1] == '.') {
+		if (p->seg == 1)
+			return 400;	/* above the root */
+		p->len = p->seg - 1;
+		while (p->out[p->len - 1] != '/')
+			p->len--;
+	} else if (!last) {
+		if (http_path_byte(p, '/') != 0)
+			return 414;
+	}
+	p->seg = p->len;
+	return 0;
+}
+
+/* Feeds s (percent-decoded when decode is set) up to its end or `?`. */
+static int
+http_path_feed(struct http_path *p, const char *s, int decode)
+{
+	int rc, hi, lo;
+	char c;
+
+	for (; *s != '\0'; s++) {
+		c = *s;
+		if (decode && c == '?')
+			break;
+		if (decode && c == '%') {
+			if ((hi = http_hex(s[1])) < 0 || (lo = http_hex(s[2])) < 0)
+				return 400;
+			c = (char)(hi << 4 | lo);
+			if (c == '\0')
+				return 400;
+			s += 2;
+		}
+		rc = c == '/' ? http_path_segment_end(p, 0) :
+		    http_path_byte(p, c);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+http_request_path(const char *script_name, const char *path_info,
+    const char *request_uri, char *out, size_t outsize)
+{
+	struct http_path p = { out, outsize, 1, 1 };
+	int rc = 0;
+
+	if (outsize < 2)
+		return 414;
+	out[0] = '/';
+	if (script_name != NULL || path_info != NULL) {
+		if (script_name != NULL)
+			rc = http_path_feed(&p, script_name, 0);
+		if (rc == 0 && path_info != NULL)
+			rc = http_path_feed(&p, path_info, 0);
+	} else if (request_uri != NULL) {
+		rc = http_path_feed(&p, request_uri, 1);
+	}
+	if (rc == 0)
+		rc = http_path_segment_end(&p, 1);
+	out[rc == 0 ? p.len : 1] = '\0';
+	return rc;
+}
+
 void
 http_request_init(struct request *req, FCGX_Request *fcgi)
 {
@@ -37,14 +141,17 @@ http_request_init(struct request *req, FCGX_Request *fcgi)
 	for (i = 0; i < ARRAY_SIZE(http_methods); i++)
 		if (strcmp(req->method_name, http_methods[i].name) == 0)
 			req->method = http_methods[i].method;
-	req->path = http_param(fcgi, "DOCUMENT_URI");
-	if (req->path == NULL)
-		req->path = http_param(fcgi, "SCRIPT_NAME");
-	if (req->path == NULL)
-		req->path = "/";
+	req->path_status = http_request_path(http_param(fcgi, "SCRIPT_NAME"),
+	    http_param(fcgi, "PATH_INFO"), http_param(fcgi, "REQUEST_URI"),
+	    req->path_buf, sizeof(req->path_buf));
+	req->path = req->path_buf;
 	req->query = http_param(fcgi, "QUERY_STRING");
-	if (req->query == NULL)
-		req->query = "";
+	if (req->query == NULL) {
+		const char *uri = http_param(fcgi, "REQUEST_URI");
+
+		req->query = uri != NULL && strchr(uri, '?') != NULL ?
+		    strchr(uri, '?') + 1 : "";
+	}
 	req->content_type = http_param(fcgi, "CONTENT_TYPE");
 	req->content_length = http_param(fcgi, "CONTENT_LENGTH");
 	req->if_none_match = http_param(fcgi, "HTTP_IF_NONE_MATCH");
@@ -159,6 +266,7 @@ http_status_text(int status)
 	case 409: return "Conflict";
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";

@@ -1,9 +1,13 @@
 /*
  * http.h: one FastCGI request in, one HTTP response out.
  *
- * A struct request holds the CGI variables nginx sent (method, the
- * normalized path, the raw query string, the headers we use) and, after
- * http_read_body(), the body bounded by HTTP_MAX_BODY.  A struct response
+ * A struct request holds the CGI variables the web server sent (method,
+ * the request path, the raw query string, the headers we use) and, after
+ * http_read_body(), the body bounded by HTTP_MAX_BODY.
+ *
+ * The request path is read the way RFC 3875 defines it, so nginx,
+ * lighttpd (mod_fastcgi), Apache (mod_proxy_fcgi) and h2o mounting the app
+ * at `/` all give the same one (see http_request_path()).  A struct response
  * collects the status, a few headers and the body; http_send() writes
  * header block and body with one FCGX_PutStr so a cache hit costs one
  * write to nginx.  Handlers never write to the FastCGI stream themselves.
@@ -30,6 +34,7 @@
 #define HTTP_MAX_RESPONSE	(64 * 1024 * 1024)
 #define HTTP_KEEP_CAPACITY	(256 * 1024)
 #define HTTP_MAX_HEADERS	1024
+#define HTTP_MAX_PATH		2048	/* a longer request path is a 414 */
 
 enum http_method {
 	HTTP_OTHER = 0,
@@ -45,7 +50,8 @@ struct request {
 	FCGX_Request		*fcgi;
 	enum http_method	 method;
 	const char		*method_name;
-	const char		*path;		/* DOCUMENT_URI, decoded */
+	const char		*path;		/* decoded, normalized: path_buf */
+	int			 path_status;	/* 0, or 400/414: path unusable */
 	const char		*query;		/* QUERY_STRING, raw */
 	const char		*content_type;
 	const char		*content_length;
@@ -60,6 +66,7 @@ struct request {
 	const char		*route;
 	enum metrics_route	 metric;
 	const char		*cache_result;	/* HIT, MISS, BYPASS or NULL */
+	char			 path_buf[HTTP_MAX_PATH];
 };
 
 struct response {
@@ -71,6 +78,27 @@ struct response {
 };
 
 void http_request_init(struct request *req, FCGX_Request *fcgi);
+/*
+ * The request path from the CGI variables (any may be NULL), in precedence:
+ *
+ *   1. SCRIPT_NAME + PATH_INFO (RFC 3875 4.1.13 and 4.1.5), when either is
+ *      sent: the server has already percent-decoded them and removed dot
+ *      segments.  nginx sends the whole path as SCRIPT_NAME, Apache too,
+ *      h2o and lighttpd (fix-root-scriptname) an empty SCRIPT_NAME and the
+ *      path as PATH_INFO, lighttpd otherwise splits it after the first
+ *      segment;
+ *   2. else REQUEST_URI up to its `?`, percent-decoded here with its dot
+ *      segments removed (RFC 3986 5.2.4);
+ *   3. else "/".
+ *
+ * Runs of `/` become one (nginx, Apache and lighttpd merge them, h2o does
+ * not), a trailing `/` is kept, and the result starts with `/`.  Returns 0
+ * with the path in out, or 400 (a bad or NUL escape, a `..` above the
+ * root) or 414 (longer than outsize - 1 bytes at any point while it is
+ * built, even if a later `..` would shorten it).
+ */
+int http_request_path(const char *script_name, const char *path_info,
+    const char *request_uri, char *out, size_t outsize);
 void http_request_free(struct request *req);
 /* Reads the body; 0, or an HTTP status (400, 411, 413) on failure. */
 int http_read_body(struct request *req);

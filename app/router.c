@@ -120,6 +120,12 @@ router_dispatch(struct app *app, struct request *req, struct response *res)
 
 	req->route = "unknown";
 	req->metric = METRICS_ROUTE_OTHER;
+	if (req->path_status != 0) {
+		http_problem(res, req->path_status, req->path_status == 414 ?
+		    "the request path is too long" :
+		    "the request path has a bad escape or leaves the root");
+		return;
+	}
 	for (i = 0; i < ARRAY_SIZE(routes); i++) {
 		const struct route *r = &routes[i];
 

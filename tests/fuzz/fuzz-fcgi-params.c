@@ -2,7 +2,7 @@
  * fuzz-fcgi-params.c: libFuzzer target for what a FastCGI request carries
  * into the app: the CGI variables nginx passes and the body.  One input is
  *
- *   REQUEST_METHOD \0 DOCUMENT_URI \0 QUERY_STRING \0 CONTENT_TYPE \0
+ *   REQUEST_METHOD \0 SCRIPT_NAME \0 QUERY_STRING \0 CONTENT_TYPE \0
  *   CONTENT_LENGTH \0 HTTP_IF_NONE_MATCH \0 HTTP_AUTHORIZATION \0
  *   HTTP_IDEMPOTENCY_KEY \0 body...
  *
@@ -47,7 +47,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const fuzz_vars[] = {
-	"REQUEST_METHOD", "DOCUMENT_URI", "QUERY_STRING", "CONTENT_TYPE",
+	"REQUEST_METHOD", "SCRIPT_NAME", "QUERY_STRING", "CONTENT_TYPE",
 	"CONTENT_LENGTH", "HTTP_IF_NONE_MATCH", "HTTP_AUTHORIZATION",
 	"HTTP_IDEMPOTENCY_KEY",
 };
