@@ -18,9 +18,9 @@ static const struct {
 };
 
 static const char *
-http_param(FCGX_Request *fcgi, const char *name)
+http_param(const struct fcgi_request *fcgi, const char *name)
 {
-	return FCGX_GetParam(name, fcgi->envp);
+	return fcgi_param(fcgi, name);
 }
 
 static int
@@ -128,7 +128,7 @@ http_request_path(const char *script_name, const char *path_info,
 }
 
 void
-http_request_init(struct request *req, FCGX_Request *fcgi)
+http_request_init(struct request *req, const struct fcgi_request *fcgi)
 {
 	size_t i;
 
@@ -141,10 +141,20 @@ http_request_init(struct request *req, FCGX_Request *fcgi)
 	for (i = 0; i < ARRAY_SIZE(http_methods); i++)
 		if (strcmp(req->method_name, http_methods[i].name) == 0)
 			req->method = http_methods[i].method;
-	req->path_status = http_request_path(http_param(fcgi, "SCRIPT_NAME"),
+	req->invalid = http_request_path(http_param(fcgi, "SCRIPT_NAME"),
 	    http_param(fcgi, "PATH_INFO"), http_param(fcgi, "REQUEST_URI"),
 	    req->path_buf, sizeof(req->path_buf));
 	req->path = req->path_buf;
+	if (req->invalid != 0)
+		req->invalid_detail = req->invalid == 414 ?
+		    "the request path is too long" :
+		    "the request path has a bad escape or leaves the root";
+	if (fcgi->status != 0) {
+		req->invalid = fcgi->status;
+		req->invalid_detail = fcgi->status == 431 ?
+		    "the request headers are too large" :
+		    "a request header or the path contains a NUL byte";
+	}
 	req->query = http_param(fcgi, "QUERY_STRING");
 	if (req->query == NULL) {
 		const char *uri = http_param(fcgi, "REQUEST_URI");
@@ -173,19 +183,16 @@ http_request_free(struct request *req)
 int
 http_read_body(struct request *req)
 {
-	char chunk[8192];
+	const struct buf *in = &req->fcgi->body;
 	uint64_t expect = 0;
-	int n;
 
 	if (req->content_length != NULL && req->content_length[0] != '\0' &&
 	    util_parse_u64(req->content_length, 0, UINT64_MAX / 2, &expect) != 0)
 		return 400;
-	if (expect > HTTP_MAX_BODY)
+	if (expect > HTTP_MAX_BODY || req->fcgi->body_overflow)
 		return 413;
-	while ((n = FCGX_GetStr(chunk, sizeof(chunk), req->fcgi->in)) > 0) {
-		if (buf_append(&req->body, chunk, (size_t)n) != 0)
-			return 413;
-	}
+	if (in->len > 0 && buf_append(&req->body, in->data, in->len) != 0)
+		return 413;
 	if (req->body.len != expect)
 		return 400;	/* truncated upload */
 	if (req->body.data == NULL)
@@ -268,6 +275,7 @@ http_status_text(int status)
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
+	case 431: return "Request Header Fields Too Large";
 	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
@@ -290,20 +298,22 @@ http_problem(struct response *res, int status, const char *detail)
 	buf_puts(&res->body, "}");
 }
 
-int
-http_send(struct request *req, struct response *res)
+void
+http_render(const struct request *req, struct response *res)
 {
 	struct buf *out = &res->out;
 	int with_body;
 
 	if (res->status == 0)
 		http_problem(res, 500, "the handler produced no response");
-	if (res->body.overflow)
+	if (res->body.overflow || res->headers.overflow) {
+		buf_reset(&res->headers);
 		http_problem(res, 500, "response too large");
+	}
 	with_body = res->status != 204 && res->status != 304 &&
 	    req->method != HTTP_HEAD;
-	/* one buffer, one FCGX_PutStr: one write(2) to nginx for small
-	 * answers; the buffer keeps its capacity between requests */
+	/* one buffer, one write to the web server; the buffer keeps its
+	 * capacity between requests */
 	buf_reset(out);
 	buf_printf(out, "Status: %d %s\r\n", res->status,
 	    http_status_text(res->status));
@@ -317,8 +327,4 @@ http_send(struct request *req, struct response *res)
 	buf_append(out, "\r\n", 2);
 	if (with_body && res->body.len > 0)
 		buf_append(out, res->body.data, res->body.len);
-	if (out->overflow ||
-	    FCGX_PutStr(out->data, (int)out->len, req->fcgi->out) < 0)
-		return -1;
-	return 0;
 }

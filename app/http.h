@@ -7,10 +7,11 @@
  *
  * The request path is read the way RFC 3875 defines it, so nginx,
  * lighttpd (mod_fastcgi), Apache (mod_proxy_fcgi) and h2o mounting the app
- * at `/` all give the same one (see http_request_path()).  A struct response
- * collects the status, a few headers and the body; http_send() writes
- * header block and body with one FCGX_PutStr so a cache hit costs one
- * write to nginx.  Handlers never write to the FastCGI stream themselves.
+ * at `/` all give the same one (see http_request_path()).  A struct
+ * response collects the status, a few headers and the body;
+ * http_render() turns it into the CGI answer (status line, headers, body)
+ * in res->out, which the worker sends as one write.  Handlers never see
+ * the FastCGI connection: the worker owns it (worker.c, fcgi.h).
  *
  * Errors are RFC 9457 problems: http_problem() fills the response with
  * application/problem+json {type,title,status,detail}; detail is a fixed
@@ -22,10 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <fcgiapp.h>
-
 #include "buf.h"
 #include "app_metrics.h"
+#include "fcgi.h"
 
 #define HTTP_MAX_BODY		(64 * 1024)
 /* The largest answer (the category list is the only one that grows with
@@ -47,11 +47,14 @@ enum http_method {
 };
 
 struct request {
-	FCGX_Request		*fcgi;
+	const struct fcgi_request *fcgi;
 	enum http_method	 method;
 	const char		*method_name;
 	const char		*path;		/* decoded, normalized: path_buf */
-	int			 path_status;	/* 0, or 400/414: path unusable */
+	/* 0, or the status every answer gets before routing: 400/414 for
+	 * an unusable path, 431/400 for unusable variables */
+	int			 invalid;
+	const char		*invalid_detail;
 	const char		*query;		/* QUERY_STRING, raw */
 	const char		*content_type;
 	const char		*content_length;
@@ -77,7 +80,7 @@ struct response {
 	struct buf	 out;		/* the whole record, reused per thread */
 };
 
-void http_request_init(struct request *req, FCGX_Request *fcgi);
+void http_request_init(struct request *req, const struct fcgi_request *fcgi);
 /*
  * The request path from the CGI variables (any may be NULL), in precedence:
  *
@@ -100,7 +103,7 @@ void http_request_init(struct request *req, FCGX_Request *fcgi);
 int http_request_path(const char *script_name, const char *path_info,
     const char *request_uri, char *out, size_t outsize);
 void http_request_free(struct request *req);
-/* Reads the body; 0, or an HTTP status (400, 411, 413) on failure. */
+/* Takes the body; 0, or an HTTP status (400, 413) on failure. */
 int http_read_body(struct request *req);
 
 void http_response_init(struct response *res);
@@ -110,8 +113,12 @@ void http_header(struct response *res, const char *name, const char *value);
 void http_json(struct response *res, int status, const char *body,
     size_t len);
 void http_problem(struct response *res, int status, const char *detail);
-/* 0 on success; -1 when the client went away. */
-int http_send(struct request *req, struct response *res);
+/*
+ * The CGI answer in res->out: "Status:", Content-Type, Content-Length,
+ * the extra headers, the body (none for HEAD, 204 and 304).  A response
+ * that is missing or over HTTP_MAX_RESPONSE becomes a 500 problem.
+ */
+void http_render(const struct request *req, struct response *res);
 
 const char *http_status_text(int status);
 

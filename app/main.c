@@ -74,7 +74,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "catalog-fcgi: mysql_library_init failed\n");
 		return 1;
 	}
-	rc = master_run(&conf);
+	rc = master_run(&conf, path);
 	mysql_library_end();
 	return rc;
 }

@@ -120,10 +120,11 @@ router_dispatch(struct app *app, struct request *req, struct response *res)
 
 	req->route = "unknown";
 	req->metric = METRICS_ROUTE_OTHER;
-	if (req->path_status != 0) {
-		http_problem(res, req->path_status, req->path_status == 414 ?
-		    "the request path is too long" :
-		    "the request path has a bad escape or leaves the root");
+	if (req->invalid != 0) {
+		/* one of http_request_init()'s fixed strings */
+		const char *detail = req->invalid_detail;
+
+		http_problem(res, req->invalid, detail);
 		return;
 	}
 	for (i = 0; i < ARRAY_SIZE(routes); i++) {

@@ -1,55 +1,123 @@
 /*
- * worker.c: one worker process: app.threads threads, each accepting a
- * FastCGI connection, routing its requests, sending the answers, logging
- * one line and counting each; repeat until SIGTERM.
+ * worker.c: one worker process.  Its FastCGI connections sit in one epoll
+ * set; app.threads threads take turns on it, each serving one connection
+ * at a time: read, parse (fcgi.c), route, answer, log, count.  Until
+ * SIGTERM, then a drain.
  *
- * Why threads: libfcgi serves one connection at a time per FCGX_Request and
- * blocks on a kept-alive connection until nginx sends its next request.
- * With one loop per process, every idle connection in nginx's keepalive
- * cache parks a whole worker, and new connections queue behind them (we
- * measured p99 near a second).  With several loops per process a parked
- * loop costs one thread; the rule becomes: nginx keepalive x nginx workers
- * below app.workers x app.threads.
+ * Why not libfcgi's accept loops: a libfcgi loop owns its connection
+ * until the web server closes it, so with kept connections (nginx's
+ * fastcgi_keep_conn + upstream keepalive) every connection nginx holds
+ * parks a thread, and connections beyond the thread count wait in the
+ * listen backlog behind connections that nginx keeps reusing.  Here a
+ * quiet connection costs a file descriptor and a few hundred bytes, not a
+ * thread; a request on any connection goes to the next free thread.
  *
- * Each thread opens its own database and memcached connections after the
- * fork.  SIGTERM (taken by the main thread with sigwait) stops accepting;
- * a request in hand is finished first.  A request never ends the worker:
- * every failure becomes an HTTP answer.
+ * The alternative kept libfcgi: enough accept loops that nginx's
+ * connections never outnumber them, plus an idle timeout (SO_RCVTIMEO)
+ * that hands a quiet kept connection back.  Both were measured side by
+ * side, same nginx with keepalive (docs/BENCHMARKS.md, "Choosing the
+ * design").  The loops need one thread and one database connection per
+ * connection nginx may open; at 1000 client connections nginx opens more
+ * than any sane loop count, and the rest wait in the backlog behind
+ * connections nginx keeps reusing (wrk timeouts, p99 near a second with
+ * 256 loops), while this loop answered them with 16 threads.  An idle
+ * timeout short enough to free loops also races nginx reusing the
+ * connection (a POST on it is a 502); here quiet connections may stay
+ * until the web server closes them.
+ *
+ * Ownership.  A connection is in the epoll set with EPOLLONESHOT, so an
+ * event hands it to exactly one thread, which serves it and then re-arms
+ * it (after which it must not touch it) or closes it.  Nothing else reads
+ * its parser.  The listening socket (non-blocking, shared by every worker)
+ * is in the set level-triggered: a free thread that sees it accepts what
+ * is waiting (a bounded batch), serves the first connection at once and
+ * puts the others in the set.  A worker whose threads are all busy
+ * accepts nothing, so new connections go to workers with a free thread.
+ * Each thread owns its database
+ * connection, memcached handle and buffers; only the shared counters and
+ * the breaker block (atomics) are touched by several threads.
+ *
+ * The list of open connections is guarded by conns_lock; a connection
+ * leaves it under the lock before its descriptor is closed, so the main
+ * thread's sweep, which shutdown(2)s connections idle longer than
+ * app.idle_timeout_seconds (the thread that next sees the connection
+ * closes it), never touches a reused descriptor.
+ *
+ * Drain (SIGTERM; the master sends it on stop and to the old workers on a
+ * reload): the listening socket leaves this worker's set (other workers,
+ * or the next generation, keep accepting); requests being read or handled
+ * finish; kept connections are still served until the web server closes
+ * them, since closing one ourselves races a request the server may be
+ * sending on it at that very moment.  The web server's upstream keepalive
+ * timeout (nginx/catalog.conf: 4 s) bounds that; MASTER_DRAIN_SECONDS
+ * bounds everything, after which quiet connections are closed.  A request
+ * never ends the worker: every failure becomes an HTTP answer.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <fcgiapp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "app.h"
 #include "app_sql.h"
+#include "fcgi.h"
 #include "log.h"
 #include "master.h"
 #include "util.h"
 
-/* Set by the main thread (after sigwait, not in a handler), read by every
- * accept loop: an atomic, not a volatile (ThreadSanitizer found the race). */
-static int worker_stop;
+#define WORKER_READ_BUF		(64 * 1024)
+#define WORKER_SEND_TIMEOUT_MS	30000	/* a web server not reading */
+#define WORKER_STOP_GRACE_US	2000000	/* threads inside a request */
+#define WORKER_ACCEPT_BATCH	16	/* connections taken per wakeup */
 
-static int
-worker_stopping(void)
-{
-	return __atomic_load_n(&worker_stop, __ATOMIC_SEQ_CST);
-}
+struct conn {
+	int		 fd;
+	int		 in_set;	/* added to the epoll set once */
+	int		 busy;		/* a thread serves it (atomic) */
+	uint64_t	 last_us;	/* last bytes read (atomic) */
+	struct fcgi_parser parser;
+	struct conn	*prev, *next;	/* conns list, under conns_lock */
+};
+
+struct worker;
 
 struct worker_thread {
-	pthread_t	 tid;
-	struct app	 app;
-	struct response	 res;
-	FCGX_Request	 fcgi;
-	int		 busy;	/* inside a request: never interrupted */
-	int		 done;
+	pthread_t		 tid;
+	struct worker		*w;
+	struct app		 app;
+	struct response		 res;
+	struct fcgi_response	 out;
+	unsigned char		 rbuf[WORKER_READ_BUF];
+	int			 done;	/* atomic */
+};
+
+struct worker {
+	const struct conf	*conf;
+	int			 listen_fd, epfd, stop_fd;
+	pthread_mutex_t		 conns_lock;
+	struct conn		*conns;
+	unsigned		 nconns;
+	struct worker_thread	*threads;
+	unsigned		 nthreads;
+	uint64_t		 idle_us;
+};
+
+/* What serving a batch of bytes came to. */
+enum worker_fed {
+	WORKER_PARTIAL,		/* a request is still being read */
+	WORKER_ANSWERED,	/* a request was answered: wait for the next */
+	WORKER_CLOSE		/* the connection is done */
 };
 
 static void
@@ -69,193 +137,479 @@ worker_log(const struct request *req, const struct response *res,
 	    (double)us / 1000.0);
 }
 
-static void
-worker_handle(struct app *app, FCGX_Request *fcgi, struct response *res)
+/* Writes every iovec, waiting for the web server to read; 0 or -1. */
+static int
+worker_writev(int fd, struct iovec *iov, int iovcnt)
 {
+	struct pollfd pfd = { fd, POLLOUT, 0 };
+	ssize_t n;
+
+	while (iovcnt > 0) {
+		n = writev(fd, iov, iovcnt);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -1;
+			if (poll(&pfd, 1, WORKER_SEND_TIMEOUT_MS) <= 0 &&
+			    errno != EINTR)
+				return -1;
+			continue;
+		}
+		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			iovcnt--;
+		}
+		if (iovcnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/* Routes one complete request and writes its answer; -1: close. */
+static int
+worker_handle(struct worker_thread *t, struct conn *c)
+{
+	struct app *app = &t->app;
+	struct response *res = &t->res;
 	struct request req;
 	uint64_t us, db_errors = app->db.errors;
+	int rc = 0;
 
-	http_request_init(&req, fcgi);
+	http_request_init(&req, &c->parser.req);
 	http_response_reset(res);
 	router_dispatch(app, &req, res);
 	if (req.cache_result != NULL)
 		http_header(res, "X-Cache", req.cache_result);
-	if (http_send(&req, res) != 0)
+	http_render(&req, res);
+	if (res->out.overflow ||
+	    fcgi_response(&t->out, c->parser.req.id, res->out.data,
+	    res->out.len) != 0 ||
+	    worker_writev(c->fd, t->out.iov, t->out.iovcnt) != 0) {
 		log_msg(LOG_WARN, "event=client_gone route=%s", req.route);
+		rc = -1;
+	}
 	us = util_monotonic_us() - req.started_us;
 	if (app->db.errors != db_errors)
-		metrics_add(&app->metrics->core.db_errors,
-		    app->db.errors - db_errors);
-	app_metrics_observe(app->metrics, req.metric,
-	    res->status, us);
+		metrics_add(&app->metrics->core.db_errors, app->db.errors - db_errors);
+	app_metrics_observe(app->metrics, req.metric, res->status, us);
 	worker_log(&req, res, us);
 	http_request_free(&req);
+	return rc;
+}
+
+/* Feeds what was read to the connection's parser, answering each event. */
+static enum worker_fed
+worker_feed(struct worker_thread *t, struct conn *c, const unsigned char *d,
+    size_t len)
+{
+	struct fcgi_parser *p = &c->parser;
+	enum worker_fed fed = WORKER_PARTIAL;
+	struct iovec iov;
+	size_t used;
+	int keep;
+
+	while (len > 0) {
+		switch (fcgi_parse(p, d, len, &used)) {
+		case FCGI_MORE:
+			break;
+		case FCGI_REPLY:
+			iov.iov_base = p->reply;
+			iov.iov_len = p->reply_len;
+			if (worker_writev(c->fd, &iov, 1) != 0)
+				return WORKER_CLOSE;
+			break;
+		case FCGI_REQUEST:
+			keep = p->req.keep_conn;
+			if (worker_handle(t, c) != 0)
+				return WORKER_CLOSE;
+			fcgi_next(p);
+			if (!keep)
+				return WORKER_CLOSE;
+			fed = WORKER_ANSWERED;
+			break;
+		case FCGI_BAD:
+			log_msg(LOG_WARN, "event=fcgi_protocol_error fd=%d", c->fd);
+			return WORKER_CLOSE;
+		}
+		d += used;
+		len -= used;
+	}
+	return fed;
+}
+
+static void
+worker_close(struct worker *w, struct conn *c)
+{
+	pthread_mutex_lock(&w->conns_lock);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->nconns--;
+	pthread_mutex_unlock(&w->conns_lock);
+	close(c->fd);
+	fcgi_free(&c->parser);
+	free(c);
+}
+
+/* Puts the connection (back) in the set; from then on another thread may
+ * own it.  -1 when that failed, and the caller still owns it. */
+static int
+worker_arm(struct worker *w, struct conn *c)
+{
+	struct epoll_event ev;
+	int op = c->in_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.ptr = c;
+	c->in_set = 1;
+	__atomic_store_n(&c->busy, 0, __ATOMIC_RELEASE);
+	if (epoll_ctl(w->epfd, op, c->fd, &ev) != 0) {
+		__atomic_store_n(&c->busy, 1, __ATOMIC_RELEASE);
+		log_msg(LOG_ERROR, "event=epoll_ctl_failed error=\"%s\"",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /*
- * One accept loop.  Each thread owns its database connection, memcached
- * handle and response buffer; only the shared counters and the breaker
- * block (atomics) are touched by several threads.
+ * Serves what the connection has: reads until a request was answered (the
+ * web server sends nothing more before it has our answer) or nothing is
+ * left to read, then hands the connection back to the set.
  */
+static void
+worker_serve(struct worker_thread *t, struct conn *c)
+{
+	struct worker *w = t->w;
+	enum worker_fed fed;
+	ssize_t n;
+
+	__atomic_store_n(&c->busy, 1, __ATOMIC_RELEASE);
+	for (;;) {
+		n = read(c->fd, t->rbuf, sizeof(t->rbuf));
+		if (n > 0) {
+			__atomic_store_n(&c->last_us, util_monotonic_us(),
+			    __ATOMIC_RELAXED);
+			fed = worker_feed(t, c, t->rbuf, (size_t)n);
+			if (fed == WORKER_CLOSE)
+				break;
+			if (fed == WORKER_ANSWERED)
+				goto arm;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			goto arm;
+		break;	/* closed by the web server, or a read error */
+	}
+	worker_close(w, c);
+	return;
+arm:
+	if (worker_arm(w, c) != 0)
+		worker_close(w, c);
+}
+
+/* A new connection: listed, not yet in the set. */
+static struct conn *
+worker_conn_new(struct worker *w, int fd)
+{
+	struct conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	c->fd = fd;
+	c->busy = 1;
+	c->last_us = util_monotonic_us();
+	fcgi_init(&c->parser, HTTP_MAX_BODY);
+	pthread_mutex_lock(&w->conns_lock);
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	pthread_mutex_unlock(&w->conns_lock);
+	return c;
+}
+
+/*
+ * Accepts what is waiting, up to WORKER_ACCEPT_BATCH connections: the
+ * first is served at once (the web server writes its request right after
+ * connecting), the others join the set, where any free thread takes them.
+ * Taking one per wakeup would let a burst of new connections queue in the
+ * backlog behind every busy kept connection: the listening socket comes
+ * round once per turn of the whole ready list.
+ */
+static void
+worker_accept(struct worker_thread *t)
+{
+	struct worker *w = t->w;
+	struct conn *first = NULL, *c;
+	int fd, n;
+
+	for (n = 0; n < WORKER_ACCEPT_BATCH; n++) {
+		fd = accept4(w->listen_fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* the socket stays readable: do not spin */
+				log_msg(LOG_WARN, "event=accept_failed "
+				    "error=\"%s\"", strerror(errno));
+				usleep(10000);
+			}
+			break;	/* EAGAIN: none left, or another took it */
+		}
+		if ((c = worker_conn_new(w, fd)) == NULL)
+			continue;
+		if (first == NULL)
+			first = c;
+		else if (worker_arm(w, c) != 0)
+			worker_close(w, c);
+	}
+	if (first != NULL)
+		worker_serve(t, first);
+}
+
 static void *
 worker_thread_main(void *arg)
 {
 	struct worker_thread *t = arg;
+	struct worker *w = t->w;
+	struct epoll_event ev;
+	int n;
 
 	mysql_thread_init();
 	/* connect now so the first request does not pay for it; failure is
 	 * fine, db_ensure() retries on every request */
 	db_ensure(&t->app.db);
-	while (!worker_stopping()) {
-		if (FCGX_Accept_r(&t->fcgi) < 0) {
-			if (worker_stopping())
-				break;
-			usleep(10000);	/* accept failed: do not spin */
+	for (;;) {
+		n = epoll_wait(w->epfd, &ev, 1, -1);
+		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0) {
+			log_msg(LOG_ERROR, "event=epoll_wait_failed error=\"%s\"",
+			    strerror(errno));
+			break;
 		}
-		__atomic_store_n(&t->busy, 1, __ATOMIC_SEQ_CST);
-		worker_handle(&t->app, &t->fcgi, &t->res);
-		FCGX_Finish_r(&t->fcgi);
-		__atomic_store_n(&t->busy, 0, __ATOMIC_SEQ_CST);
+		if (n == 0)
+			continue;
+		if (ev.data.ptr == &w->stop_fd)
+			break;
+		if (ev.data.ptr == &w->listen_fd)
+			worker_accept(t);
+		else
+			worker_serve(t, ev.data.ptr);
 	}
 	mysql_thread_end();
-	__atomic_store_n(&t->done, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
+/* Shuts down connections quiet for longer than app.idle_timeout_seconds. */
 static void
-worker_wake(int sig)
+worker_sweep(struct worker *w)
 {
-	/* interrupts accept(2) or a read on an idle kept connection */
+	uint64_t now = util_monotonic_us();
+	struct conn *c;
+
+	pthread_mutex_lock(&w->conns_lock);
+	for (c = w->conns; c != NULL; c = c->next)
+		if (!__atomic_load_n(&c->busy, __ATOMIC_ACQUIRE) &&
+		    now - __atomic_load_n(&c->last_us, __ATOMIC_RELAXED) >
+		    w->idle_us)
+			shutdown(c->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&w->conns_lock);
+}
+
+static unsigned
+worker_open_conns(struct worker *w)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&w->conns_lock);
+	n = w->nconns;
+	pthread_mutex_unlock(&w->conns_lock);
+	return n;
+}
+
+/* epoll data pointers: the listening socket and the stop event. */
+static int
+worker_watch(struct worker *w, int fd, void *tag, uint32_t flags)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | flags;
+	ev.data.ptr = tag;
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/*
+ * Stops the threads: each finishes what it serves and then sees the stop
+ * event (level-triggered, so every thread does).  1 when some thread is
+ * still inside a request after the grace period.
+ */
+static int
+worker_stop_threads(struct worker *w, unsigned started)
+{
+	uint64_t deadline = util_monotonic_us() + WORKER_STOP_GRACE_US;
+	unsigned i, alive;
+
+	if (eventfd_write(w->stop_fd, 1) != 0)
+		log_msg(LOG_ERROR, "event=stop_failed error=\"%s\"",
+		    strerror(errno));
+	do {
+		alive = 0;
+		for (i = 0; i < started; i++)
+			if (!__atomic_load_n(&w->threads[i].done,
+			    __ATOMIC_ACQUIRE))
+				alive++;
+		if (alive > 0)
+			usleep(10000);
+	} while (alive > 0 && util_monotonic_us() < deadline);
+	return alive > 0;
+}
+
+/*
+ * SIGTERM: stop accepting, let connections finish (see the top), bounded
+ * by MASTER_DRAIN_SECONDS.  Returns the connections still open then.
+ */
+static unsigned
+worker_drain(struct worker *w)
+{
+	uint64_t deadline = util_monotonic_us() +
+	    MASTER_DRAIN_SECONDS * 1000000ULL;
+	unsigned open;
+
+	if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL) != 0)
+		log_msg(LOG_ERROR, "event=epoll_ctl_failed error=\"%s\"",
+		    strerror(errno));
+	log_msg(LOG_DEBUG, "event=worker_draining pid=%d connections=%u",
+	    (int)getpid(), worker_open_conns(w));
+	while ((open = worker_open_conns(w)) > 0 &&
+	    util_monotonic_us() < deadline) {
+		worker_sweep(w);
+		usleep(20000);
+	}
+	return open;
 }
 
 static int
-worker_thread_init(struct worker_thread *t, const struct conf *conf,
-    int listen_fd, unsigned index, struct app_metrics *metrics,
-    struct cache_shared *shared)
+worker_thread_init(struct worker_thread *t, struct worker *w,
+    unsigned index, struct app_metrics *metrics, struct cache_shared *shared)
 {
-	memset(t, 0, sizeof(*t));
-	t->app.conf = conf;
+	t->w = w;
+	t->app.conf = w->conf;
 	t->app.metrics = metrics;
 	t->app.cache_shared = shared;
 	t->app.worker = index;
-	db_init(&t->app.db, conf, &app_statements);
+	db_init(&t->app.db, w->conf, &app_statements);
 	http_response_init(&t->res);
-	if (cache_open(&t->app.cache, conf, shared, &metrics->core) != 0)
-		return -1;
-	return FCGX_InitRequest(&t->fcgi, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	return cache_open(&t->app.cache, w->conf, shared, &metrics->core);
 }
 
 static void
 worker_thread_free(struct worker_thread *t)
 {
-	FCGX_Free(&t->fcgi, 1);
 	http_response_free(&t->res);
 	cache_close(&t->app.cache);
 	db_close(&t->app.db);
-}
-
-/*
- * Waits for SIGTERM/SIGINT, then drains: no new requests are accepted,
- * requests in hand finish, idle threads are woken out of accept(2) or an
- * idle kept-alive connection.  Returns once every thread is done or
- * MASTER_DRAIN_SECONDS have passed.
- */
-static unsigned
-worker_wait_and_drain(struct worker_thread *threads, unsigned n)
-{
-	uint64_t deadline;
-	sigset_t set;
-	unsigned i, alive;
-	int sig;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	while (sigwait(&set, &sig) != 0)
-		;
-	__atomic_store_n(&worker_stop, 1, __ATOMIC_SEQ_CST);
-	FCGX_ShutdownPending();
-	deadline = util_monotonic_us() + MASTER_DRAIN_SECONDS * 1000000ULL;
-	do {
-		alive = 0;
-		for (i = 0; i < n; i++) {
-			if (__atomic_load_n(&threads[i].done, __ATOMIC_SEQ_CST))
-				continue;
-			alive++;
-			if (!__atomic_load_n(&threads[i].busy, __ATOMIC_SEQ_CST))
-				pthread_kill(threads[i].tid, SIGUSR1);
-		}
-		if (alive > 0)
-			usleep(20000);
-	} while (alive > 0 && util_monotonic_us() < deadline);
-	return alive;
 }
 
 int
 worker_main(const struct conf *conf, int listen_fd, unsigned index,
     struct app_metrics *metrics, struct cache_shared *shared)
 {
-	struct worker_thread *threads;
-	struct sigaction sa;
+	struct worker w;
+	struct conn *c;
+	struct timespec tick = { 1, 0 };
 	sigset_t set;
-	unsigned i, n = conf->app_threads, started = 0;
-	int rc = 1;
+	unsigned i, started = 0;
+	int sig, rc = 1;
 
-	/* SIGTERM/SIGINT go to the main thread's sigwait(); SIGUSR1 wakes
-	 * an idle thread (no SA_RESTART, so accept returns EINTR) */
+	/* SIGTERM/SIGINT are blocked (the master forked us with its mask)
+	 * and taken by sigtimedwait() below; threads inherit the mask */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = worker_wake;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
 
-	if ((threads = calloc(n, sizeof(*threads))) == NULL ||
-	    FCGX_Init() != 0)
+	memset(&w, 0, sizeof(w));
+	w.conf = conf;
+	w.listen_fd = listen_fd;
+	w.nthreads = conf->app_threads;
+	w.idle_us = (uint64_t)conf->app_idle_timeout_seconds * 1000000ULL;
+	w.stop_fd = w.epfd = -1;
+	pthread_mutex_init(&w.conns_lock, NULL);
+	if ((w.threads = calloc(w.nthreads, sizeof(*w.threads))) == NULL ||
+	    (w.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (w.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+	    worker_watch(&w, w.stop_fd, &w.stop_fd, 0) != 0 ||
+	    worker_watch(&w, listen_fd, &w.listen_fd, 0) != 0) {
+		log_msg(LOG_ERROR, "event=worker_init_failed worker=%u "
+		    "error=\"%s\"", index, strerror(errno));
 		goto out;
-	for (i = 0; i < n; i++) {
-		if (worker_thread_init(&threads[i], conf, listen_fd, index,
-		    metrics, shared) != 0) {
+	}
+	for (i = 0; i < w.nthreads; i++) {
+		if (worker_thread_init(&w.threads[i], &w, index, metrics,
+		    shared) != 0) {
+			worker_thread_free(&w.threads[i]);
 			log_msg(LOG_ERROR, "event=worker_init_failed worker=%u",
 			    index);
 			goto stop;
 		}
-		if (pthread_create(&threads[i].tid, NULL, worker_thread_main,
-		    &threads[i]) != 0) {
-			worker_thread_free(&threads[i]);
+		if (pthread_create(&w.threads[i].tid, NULL, worker_thread_main,
+		    &w.threads[i]) != 0) {
+			worker_thread_free(&w.threads[i]);
 			log_msg(LOG_ERROR, "event=thread_failed worker=%u", index);
 			goto stop;
 		}
 		started++;
 	}
 	log_msg(LOG_DEBUG, "event=worker_ready worker=%u pid=%d threads=%u",
-	    index, (int)getpid(), n);
+	    index, (int)getpid(), w.nthreads);
+	sigdelset(&set, SIGHUP);
+	for (;;) {
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		worker_sweep(&w);
+	}
 	rc = 0;
-	if (worker_wait_and_drain(threads, started) > 0) {
-		log_msg(LOG_WARN, "event=drain_timeout worker=%u", index);
-		_exit(0);	/* threads still busy: do not free under them */
-	}
-	goto join;
+	if (worker_drain(&w) > 0)
+		log_msg(LOG_WARN, "event=drain_timeout worker=%u connections=%u",
+		    index, worker_open_conns(&w));
 stop:
-	__atomic_store_n(&worker_stop, 1, __ATOMIC_SEQ_CST);
-	FCGX_ShutdownPending();
-	for (i = 0; i < started; i++)
-		pthread_kill(threads[i].tid, SIGUSR1);
-join:
-	for (i = 0; i < started; i++) {
-		while (!__atomic_load_n(&threads[i].done, __ATOMIC_SEQ_CST)) {
-			pthread_kill(threads[i].tid, SIGUSR1);
-			usleep(20000);
-		}
-		pthread_join(threads[i].tid, NULL);
-		worker_thread_free(&threads[i]);
+	if (worker_stop_threads(&w, started)) {
+		log_msg(LOG_WARN, "event=drain_timeout worker=%u busy=1", index);
+		_exit(rc);	/* a thread is still busy: do not free under it */
 	}
+	for (i = 0; i < started; i++) {
+		pthread_join(w.threads[i].tid, NULL);
+		worker_thread_free(&w.threads[i]);
+	}
+	/* quiet kept connections the web server had not closed in time */
+	while ((c = w.conns) != NULL)
+		worker_close(&w, c);
 out:
-	free(threads);
+	if (w.stop_fd >= 0)
+		close(w.stop_fd);
+	if (w.epfd >= 0)
+		close(w.epfd);
+	pthread_mutex_destroy(&w.conns_lock);
+	free(w.threads);
 	return rc;
 }

@@ -48,6 +48,8 @@ static int conf_check_listen(const char *, char *, size_t);
 static int conf_check_transport(const char *, char *, size_t);
 static int conf_check_email(const char *, char *, size_t);
 static int conf_check_level(const char *, char *, size_t);
+static int conf_check_mode(const char *, char *, size_t);
+static int conf_check_group(const char *, char *, size_t);
 
 #define U(key, field, lo, hi) \
 	{ key, CONF_UINT, offsetof(struct conf, field), 0, lo, hi, NULL }
@@ -73,6 +75,9 @@ static const struct conf_key conf_keys[] = {
 	U("app.workers",	app_workers,		1, 256),
 	U("app.threads",	app_threads,		1, 64),
 	U("app.backlog",	app_backlog,		1, 65535),
+	U("app.idle_timeout_seconds", app_idle_timeout_seconds, 1, 86400),
+	S("app.socket_mode",	app_socket_mode,	conf_check_mode),
+	S("app.socket_group",	app_socket_group,	conf_check_group),
 	U("runner.batch_size",	runner_batch_size,	1, 1000),
 	U("runner.max_attempts", runner_max_attempts,	1, 100),
 	U("runner.backoff_base_ms", runner_backoff_base_ms, 1, 86400000),
@@ -120,6 +125,10 @@ conf_defaults(struct conf *c)
 	c->app_workers = 4;
 	c->app_threads = 4;
 	c->app_backlog = 1024;
+	c->app_idle_timeout_seconds = 120;
+	util_strlcpy(c->app_socket_mode, "0660", sizeof(c->app_socket_mode));
+	util_strlcpy(c->app_socket_group, "www-data",
+	    sizeof(c->app_socket_group));
 	c->runner_batch_size = 50;
 	c->runner_max_attempts = 5;
 	c->runner_backoff_base_ms = 2000;
@@ -324,6 +333,38 @@ conf_check_level(const char *v, char *why, size_t n)
 	if (strcmp(v, "error") != 0 && strcmp(v, "warn") != 0 &&
 	    strcmp(v, "info") != 0 && strcmp(v, "debug") != 0)
 		return conf_why(why, n, "must be error, warn, info or debug");
+	return 0;
+}
+
+/* An octal file mode for the socket: 3 or 4 digits, at most 0777. */
+static int
+conf_check_mode(const char *v, char *why, size_t n)
+{
+	size_t len = strlen(v), i;
+
+	if (len < 3 || len > 4 || (len == 4 && v[0] != '0'))
+		return conf_why(why, n, "must be an octal mode such as 0660");
+	for (i = 0; i < len; i++)
+		if (v[i] < '0' || v[i] > '7')
+			return conf_why(why, n,
+			    "must be an octal mode such as 0660");
+	return 0;
+}
+
+/* Empty (keep the program's group), a group name, or a numeric gid. */
+static int
+conf_check_group(const char *v, char *why, size_t n)
+{
+	const char *p;
+
+	if (v[0] == '-')
+		return conf_why(why, n, "must not begin with -");
+	for (p = v; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+		    *p == '.'))
+			return conf_why(why, n,
+			    "must be a group name (letters, digits, . _ -) or a gid");
 	return 0;
 }
 

@@ -53,8 +53,11 @@ struct conf {
 	/* app */
 	char		app_listen[PATH_MAX];	/* unix path or host:port */
 	unsigned	app_workers;
-	unsigned	app_threads;		/* accept loops per worker */
+	unsigned	app_threads;		/* request threads per worker */
 	unsigned	app_backlog;
+	unsigned	app_idle_timeout_seconds; /* quiet connection closed */
+	char		app_socket_mode[8];	/* octal, of a unix app.listen */
+	char		app_socket_group[64];	/* group of that socket */
 
 	/* runner */
 	unsigned	runner_batch_size;

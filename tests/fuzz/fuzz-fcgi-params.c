@@ -6,11 +6,11 @@
  *   CONTENT_LENGTH \0 HTTP_IF_NONE_MATCH \0 HTTP_AUTHORIZATION \0
  *   HTTP_IDEMPOTENCY_KEY \0 body...
  *
- * (a variable missing at the end of the input is absent; libfcgi keeps
- * values as C strings, so NUL is the one byte a value cannot hold).  The
- * request goes through exactly what worker.c does with it:
- * http_request_init() on a fabricated FCGX_Request (environment array,
- * in-memory input and output streams), router_dispatch() and http_send().
+ * (a variable missing at the end of the input is absent; NUL ends a
+ * value here, and inside one it is the parser's 400).  The request goes
+ * through exactly what worker.c does with it: encoded as the records a web
+ * server sends, read back by fcgi_parse(), then http_request_init(),
+ * router_dispatch() and http_render().
  *
  * The app it runs against has no servers: the database is a socket path
  * that does not exist (the connect fails at once, ENOENT) and memcached is
@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <fcgiapp.h>
 #include <json-c/json.h>
 
 #include "app.h"
@@ -42,7 +41,6 @@
 #include "log.h"
 
 #define FUZZ_ADMIN_TOKEN	"fuzz-admin-token-0123456789abcdef"
-#define FUZZ_OUT_MAX		(HTTP_MAX_RESPONSE + HTTP_MAX_HEADERS + 256)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -56,7 +54,6 @@ static const char *const fuzz_vars[] = {
 static struct conf	 fuzz_conf;
 static struct app	 fuzz_app;
 static struct response	 fuzz_res;
-static unsigned char	*fuzz_out;
 
 static void
 check(int ok, const char *what)
@@ -96,22 +93,23 @@ fuzz_init(void)
 	check(cache_open(&fuzz_app.cache, &fuzz_conf, fuzz_app.cache_shared,
 	    &fuzz_app.metrics->core) == 0, "init: cache_open");
 	http_response_init(&fuzz_res);
-	fuzz_out = malloc(FUZZ_OUT_MAX);
-	check(fuzz_out != NULL, "init: memory");
 }
 
-/* The input stream has no more than what it was given. */
+/* Appends data as records of type, then the empty record that ends them. */
 static void
-fuzz_fill(FCGX_Stream *s)
+fuzz_stream(struct buf *rec, unsigned type, const void *data, size_t len)
 {
-	s->isClosed = 1;
-}
+	const char *d = data;
+	size_t n;
 
-/* The output buffer holds the largest response http_send() writes. */
-static void
-fuzz_empty(FCGX_Stream *s, int doClose)
-{
-	s->isClosed = 1;
+	while (len > 0) {
+		n = len > FCGI_MAX_CONTENT ? FCGI_MAX_CONTENT : len;
+		fcgi_encode_header(rec, type, 1, n);
+		buf_append(rec, d, n);
+		d += n;
+		len -= n;
+	}
+	fcgi_encode_header(rec, type, 1, 0);
 }
 
 /* The status line, header lines and, for errors, the problem body. */
@@ -157,61 +155,50 @@ fuzz_check_response(const struct request *req, const unsigned char *out,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *copy, *envp[FUZZ_NVARS + 3], *vars[FUZZ_NVARS];
-	FCGX_Stream in, out;
-	FCGX_Request fcgi;
+	static const unsigned char begin[8] = { 0, FCGI_RESPONDER,
+	    FCGI_KEEP_CONN };
+	struct fcgi_parser parser;
 	struct request req;
-	size_t i, pos = 0, nenv = 0;
-	unsigned char *body;
-	size_t bodylen = 0;
+	struct buf params, rec;
+	size_t pos = 0, i, used;
+	const char *copy = (const char *)data;
+	int ev;
 
 	fuzz_init();
-	if ((copy = malloc(size + 1)) == NULL)
-		return 0;
-	memcpy(copy, data, size);
-	copy[size] = '\0';
-	memset(vars, 0, sizeof(vars));
+	buf_init(&params, 2 * FCGI_MAX_PARAMS_LEN);
+	buf_init(&rec, 4 * FCGI_MAX_PARAMS_LEN + 2 * HTTP_MAX_BODY);
+	fcgi_init(&parser, HTTP_MAX_BODY);
 	for (i = 0; i < FUZZ_NVARS && pos < size; i++) {
-		size_t n = strnlen(copy + pos, size - pos);
-		size_t len = strlen(fuzz_vars[i]) + 1 + n + 1;
+		const char *nul = memchr(copy + pos, '\0', size - pos);
+		size_t n = nul != NULL ? (size_t)(nul - (copy + pos)) : size - pos;
 
-		if ((vars[i] = malloc(len)) == NULL)
-			goto out;
-		snprintf(vars[i], len, "%s=%s", fuzz_vars[i], copy + pos);
-		envp[nenv++] = vars[i];
+		fcgi_encode_pair(&params, fuzz_vars[i], strlen(fuzz_vars[i]),
+		    copy + pos, n);
 		pos += n + 1;
 	}
-	envp[nenv++] = (char *)"REQUEST_ID=fuzz";
-	envp[nenv++] = (char *)"REMOTE_ADDR=127.0.0.1";
-	envp[nenv] = NULL;
-	body = (unsigned char *)copy + (pos < size ? pos : size);
-	bodylen = pos < size ? size - pos : 0;
+	fcgi_encode_pair(&params, "REQUEST_ID", 10, "fuzz", 4);
+	fcgi_encode_pair(&params, "REMOTE_ADDR", 11, "127.0.0.1", 9);
+	/* the records a web server sends for it, through the real parser */
+	fcgi_encode_header(&rec, FCGI_BEGIN_REQUEST, 1, sizeof(begin));
+	buf_append(&rec, begin, sizeof(begin));
+	fuzz_stream(&rec, FCGI_PARAMS, params.data, params.len);
+	fuzz_stream(&rec, FCGI_STDIN, copy + (pos < size ? pos : size),
+	    pos < size ? size - pos : 0);
+	check(!params.overflow && !rec.overflow, "encoding");
+	ev = fcgi_parse(&parser, rec.data, rec.len, &used);
+	check(ev == FCGI_REQUEST && used == rec.len, "parsed as one request");
 
-	memset(&in, 0, sizeof(in));
-	in.rdNext = in.stopUnget = body;
-	in.stop = in.wrNext = body + bodylen;
-	in.isReader = 1;
-	in.fillBuffProc = fuzz_fill;
-	memset(&out, 0, sizeof(out));
-	out.wrNext = out.rdNext = fuzz_out;
-	out.stop = fuzz_out + FUZZ_OUT_MAX;
-	out.emptyBuffProc = fuzz_empty;
-	memset(&fcgi, 0, sizeof(fcgi));
-	fcgi.in = &in;
-	fcgi.out = &out;
-	fcgi.err = &out;
-	fcgi.envp = envp;
-
-	http_request_init(&req, &fcgi);
+	http_request_init(&req, &parser.req);
 	http_response_reset(&fuzz_res);
 	router_dispatch(&fuzz_app, &req, &fuzz_res);
-	check(http_send(&req, &fuzz_res) == 0, "http_send");
-	fuzz_check_response(&req, fuzz_out, (size_t)(out.wrNext - fuzz_out));
+	http_render(&req, &fuzz_res);
+	check(!fuzz_res.out.overflow, "rendered");
+	fuzz_check_response(&req, (const unsigned char *)fuzz_res.out.data,
+	    fuzz_res.out.len);
 	(void)catalog_etag_matches(req.if_none_match, "\"0123456789abcdef\"");
 	http_request_free(&req);
-out:
-	for (i = 0; i < FUZZ_NVARS; i++)
-		free(vars[i]);
-	free(copy);
+	fcgi_free(&parser);
+	buf_free(&params);
+	buf_free(&rec);
 	return 0;
 }
