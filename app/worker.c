@@ -29,10 +29,11 @@
  * event hands it to exactly one thread, which serves it and then re-arms
  * it (after which it must not touch it) or closes it.  Nothing else reads
  * its parser.  The listening socket (non-blocking, shared by every worker)
- * is in the set level-triggered: a free thread that sees it accepts what
- * is waiting (a bounded batch), serves the first connection at once and
- * puts the others in the set.  A worker whose threads are all busy
- * accepts nothing, so new connections go to workers with a free thread.
+ * is in the set level-triggered: a free thread that sees it accepts one
+ * connection and serves it at once, and while more may be waiting every
+ * thread accepts another after each connection it served (see
+ * worker_accept()).  A worker whose threads are all busy accepts nothing,
+ * so new connections go to workers with a free thread.
  * Each thread owns its database
  * connection, memcached handle and buffers; only the shared counters and
  * the breaker block (atomics) are touched by several threads.
@@ -79,7 +80,6 @@
 #define WORKER_READ_BUF		(64 * 1024)
 #define WORKER_SEND_TIMEOUT_MS	30000	/* a web server not reading */
 #define WORKER_STOP_GRACE_US	2000000	/* threads inside a request */
-#define WORKER_ACCEPT_BATCH	16	/* connections taken per wakeup */
 
 struct conn {
 	int		 fd;
@@ -111,6 +111,8 @@ struct worker {
 	struct worker_thread	*threads;
 	unsigned		 nthreads;
 	uint64_t		 idle_us;
+	int			 backlog;	/* connections may wait (atomic) */
+	int			 draining;	/* accept nothing more (atomic) */
 };
 
 /* What serving a batch of bytes came to. */
@@ -343,42 +345,38 @@ worker_conn_new(struct worker *w, int fd)
 }
 
 /*
- * Accepts what is waiting, up to WORKER_ACCEPT_BATCH connections: the
- * first is served at once (the web server writes its request right after
- * connecting), the others join the set, where any free thread takes them.
- * Taking one per wakeup would let a burst of new connections queue in the
- * backlog behind every busy kept connection: the listening socket comes
- * round once per turn of the whole ready list.
+ * Accepts one waiting connection and serves it at once (the web server
+ * writes its request right after connecting).  While connections may still
+ * be waiting (the last accept found one), every thread takes another after
+ * each connection it served: with the listening socket coming round only
+ * once per turn of the whole ready list, a burst of new connections would
+ * wait in the backlog behind every busy kept connection (seconds, with
+ * 1000 at once); this way a burst takes turns with them.  0 when none was
+ * waiting.
  */
-static void
+static int
 worker_accept(struct worker_thread *t)
 {
 	struct worker *w = t->w;
-	struct conn *first = NULL, *c;
-	int fd, n;
+	struct conn *c;
+	int fd;
 
-	for (n = 0; n < WORKER_ACCEPT_BATCH; n++) {
-		fd = accept4(w->listen_fd, NULL, NULL,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				/* the socket stays readable: do not spin */
-				log_msg(LOG_WARN, "event=accept_failed "
-				    "error=\"%s\"", strerror(errno));
-				usleep(10000);
-			}
-			break;	/* EAGAIN: none left, or another took it */
+	fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		__atomic_store_n(&w->backlog, 0, __ATOMIC_RELAXED);
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			/* the socket stays readable: do not spin */
+			log_msg(LOG_WARN, "event=accept_failed error=\"%s\"",
+			    strerror(errno));
+			usleep(10000);
 		}
-		if ((c = worker_conn_new(w, fd)) == NULL)
-			continue;
-		if (first == NULL)
-			first = c;
-		else if (worker_arm(w, c) != 0)
-			worker_close(w, c);
+		return 0;	/* EAGAIN: another thread or worker took it */
 	}
-	if (first != NULL)
-		worker_serve(t, first);
+	__atomic_store_n(&w->backlog, 1, __ATOMIC_RELAXED);
+	if ((c = worker_conn_new(w, fd)) != NULL)
+		worker_serve(t, c);
+	return 1;
 }
 
 static void *
@@ -410,6 +408,9 @@ worker_thread_main(void *arg)
 			worker_accept(t);
 		else
 			worker_serve(t, ev.data.ptr);
+		if (__atomic_load_n(&w->backlog, __ATOMIC_RELAXED) &&
+		    !__atomic_load_n(&w->draining, __ATOMIC_RELAXED))
+			worker_accept(t);
 	}
 	mysql_thread_end();
 	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
@@ -492,6 +493,7 @@ worker_drain(struct worker *w)
 	    MASTER_DRAIN_SECONDS * 1000000ULL;
 	unsigned open;
 
+	__atomic_store_n(&w->draining, 1, __ATOMIC_RELAXED);
 	if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL) != 0)
 		log_msg(LOG_ERROR, "event=epoll_ctl_failed error=\"%s\"",
 		    strerror(errno));
