@@ -14,15 +14,16 @@
  *
  * The alternative kept libfcgi: enough accept loops that nginx's
  * connections never outnumber them, plus an idle timeout (SO_RCVTIMEO)
- * that hands a quiet kept connection back.  Both were measured side by
- * side, same nginx with keepalive (docs/BENCHMARKS.md, "Choosing the
- * design").  The loops need one thread and one database connection per
- * connection nginx may open; at 1000 client connections nginx opens more
- * than any sane loop count, and the rest wait in the backlog behind
- * connections nginx keeps reusing (wrk timeouts, p99 near a second with
- * 256 loops), while this loop answered them with 16 threads.  An idle
- * timeout short enough to free loops also races nginx reusing the
- * connection (a POST on it is a 502); here quiet connections may stay
+ * that hands a quiet kept connection back.  Both were built and measured
+ * side by side with the same nginx keeping connections
+ * (docs/BENCHMARKS.md, "Choosing the design").  The loops need a thread
+ * and a database connection per connection nginx may open (256 of each
+ * for the test), and at 1000 clients nginx opens more than that: the
+ * rest waited in the backlog behind the connections it kept reusing
+ * (650-750 requests over 2 s per 5-s run); this loop, with 16 threads,
+ * had 0-88, and the better throughput and tail at 64 and 256 clients.  An
+ * idle timeout short enough to free loops also races nginx reusing the
+ * connection (a POST sent on it is a 502); here quiet connections stay
  * until the web server closes them.
  *
  * Ownership.  A connection is in the epoll set with EPOLLONESHOT, so an
