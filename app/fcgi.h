@@ -40,7 +40,7 @@
 #define FCGI_MANAGEMENT_MAX	256		/* kept of a GET_VALUES record */
 #define FCGI_REPLY_MAX		128		/* largest management reply */
 /* the largest answer fcgi_response() encodes, and what that takes */
-#define FCGI_MAX_RESPONSE	(8 * 1024 * 1024)
+#define FCGI_MAX_RESPONSE	(128 * 1024 * 1024)
 #define FCGI_RESPONSE_RECORDS	(FCGI_MAX_RESPONSE / FCGI_MAX_CONTENT + 1)
 
 /* record types and values of the specification */

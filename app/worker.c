@@ -58,6 +58,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -81,6 +82,9 @@
 #define WORKER_READ_BUF		(64 * 1024)
 #define WORKER_SEND_TIMEOUT_MS	30000	/* a web server not reading */
 #define WORKER_STOP_GRACE_US	2000000	/* threads inside a request */
+
+_Static_assert(HTTP_MAX_RESPONSE + HTTP_MAX_HEADERS + 256 <= FCGI_MAX_RESPONSE,
+    "every answer http_render() makes fits the FastCGI encoder");
 
 struct conn {
 	int		 fd;
@@ -148,7 +152,7 @@ worker_writev(int fd, struct iovec *iov, int iovcnt)
 	ssize_t n;
 
 	while (iovcnt > 0) {
-		n = writev(fd, iov, iovcnt);
+		n = writev(fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -295,7 +299,10 @@ worker_serve(struct worker_thread *t, struct conn *c)
 	enum worker_fed fed;
 	ssize_t n;
 
-	__atomic_store_n(&c->busy, 1, __ATOMIC_RELEASE);
+	/* taking the connection: acquires what its last owner did before
+	 * worker_arm() released it (epoll alone orders nothing a race
+	 * detector can see) */
+	(void)__atomic_exchange_n(&c->busy, 1, __ATOMIC_ACQ_REL);
 	for (;;) {
 		n = read(c->fd, t->rbuf, sizeof(t->rbuf));
 		if (n > 0) {
