@@ -24,7 +24,7 @@ fe_start() {
 	"$APP" --config "$FE_DIR/app.conf" 2>"$FE_DIR/app.log" &
 	echo $! >"$FE_DIR/app.pid"
 
-	# nginx: the shipped locations snippet, upstream over TCP
+	# nginx: the shipped locations snippet and upstream settings, over TCP
 	cp "$top_srcdir/nginx/catalog-locations.conf" /etc/nginx/fastcgi_params \
 	    "$FE_DIR/nginx/"
 	cat >"$FE_DIR/nginx/nginx.conf" <<-EOF
@@ -41,7 +41,10 @@ fe_start() {
 	    proxy_temp_path $FE_DIR/nginx/tmp/proxy;
 	    uwsgi_temp_path $FE_DIR/nginx/tmp/uwsgi;
 	    scgi_temp_path $FE_DIR/nginx/tmp/scgi;
-	    upstream catalog_app { server 127.0.0.1:$FE_APP_PORT; }
+	    upstream catalog_app {
+	        server 127.0.0.1:$FE_APP_PORT;
+	        $(grep -E '^ +keepalive(_timeout|_time)? ' "$top_srcdir/nginx/catalog.conf")
+	    }
 	    server {
 	        listen 127.0.0.1:$FE_PORT_nginx;
 	        include catalog-locations.conf;
