@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http.h"
 #include "util.h"
@@ -127,6 +128,30 @@ http_request_path(const char *script_name, const char *path_info,
 	return rc;
 }
 
+/*
+ * A request id for a web server that sends none (only nginx's snippet
+ * passes REQUEST_ID): 128 random bits as 32 hex digits, the shape of
+ * nginx's $request_id, so every answer carries X-Request-Id behind any
+ * server and the log line can be found from it.
+ */
+static void
+http_request_id_make(struct request *req)
+{
+	unsigned char r[16];
+	uint64_t t;
+
+	if (util_random(r, sizeof(r)) != 0) {
+		/* no entropy: unique enough to follow a request in the logs */
+		t = util_monotonic_us() ^ ((uint64_t)getpid() << 40);
+		memcpy(r, &t, sizeof(t));
+		t = (uint64_t)(uintptr_t)req;
+		memcpy(r + sizeof(t), &t, sizeof(t));
+	}
+	util_hex(r, sizeof(r), req->request_id_buf);
+	req->request_id = req->request_id_buf;
+	req->request_id_own = 1;
+}
+
 void
 http_request_init(struct request *req, const struct fcgi_request *fcgi)
 {
@@ -168,8 +193,8 @@ http_request_init(struct request *req, const struct fcgi_request *fcgi)
 	req->authorization = http_param(fcgi, "HTTP_AUTHORIZATION");
 	req->idempotency_key = http_param(fcgi, "HTTP_IDEMPOTENCY_KEY");
 	req->request_id = http_param(fcgi, "REQUEST_ID");
-	if (req->request_id == NULL)
-		req->request_id = "-";
+	if (req->request_id == NULL || req->request_id[0] == '\0')
+		http_request_id_make(req);
 	req->remote_addr = http_param(fcgi, "REMOTE_ADDR");
 	buf_init(&req->body, HTTP_MAX_BODY);
 }
@@ -322,6 +347,8 @@ http_render(const struct request *req, struct response *res)
 		buf_printf(out, "Content-Type: %s\r\n", res->content_type);
 	if (with_body)
 		buf_printf(out, "Content-Length: %zu\r\n", res->body.len);
+	if (req->request_id_own)
+		buf_printf(out, "X-Request-Id: %s\r\n", req->request_id);
 	if (res->headers.len > 0)
 		buf_append(out, res->headers.data, res->headers.len);
 	buf_append(out, "\r\n", 2);

@@ -61,7 +61,11 @@ struct request {
 	const char		*if_none_match;
 	const char		*authorization;
 	const char		*idempotency_key;
+	/* REQUEST_ID from the web server (nginx's $request_id, which nginx
+	 * also puts in X-Request-Id), or one made here (request_id_buf) for
+	 * servers that send none: then http_render() adds X-Request-Id */
 	const char		*request_id;
+	int			 request_id_own;
 	const char		*remote_addr;
 	struct buf		 body;
 	uint64_t		 started_us;
@@ -70,6 +74,7 @@ struct request {
 	enum metrics_route	 metric;
 	const char		*cache_result;	/* HIT, MISS, BYPASS or NULL */
 	char			 path_buf[HTTP_MAX_PATH];
+	char			 request_id_buf[33];	/* 32 hex digits */
 };
 
 struct response {
@@ -115,7 +120,8 @@ void http_json(struct response *res, int status, const char *body,
 void http_problem(struct response *res, int status, const char *detail);
 /*
  * The CGI answer in res->out: "Status:", Content-Type, Content-Length,
- * the extra headers, the body (none for HEAD, 204 and 304).  A response
+ * X-Request-Id when the app made the id, the extra headers, the body (none
+ * for HEAD, 204 and 304).  A response
  * that is missing or over HTTP_MAX_RESPONSE becomes a 500 problem.
  */
 void http_render(const struct request *req, struct response *res);

@@ -2,7 +2,8 @@
  * test-http.c: the request path as the four front ends send it.  Each row
  * is what one web server passes for one request (SCRIPT_NAME, PATH_INFO,
  * REQUEST_URI; NULL = not sent) and the path or the status the app must
- * make of it, whatever the server.
+ * make of it, whatever the server.  And the request id: nginx's, or one
+ * the app makes (and sends as X-Request-Id) behind servers that send none.
  */
 #include "config.h"
 
@@ -108,9 +109,71 @@ test_length_bound(void)
 	CU_ASSERT_EQUAL(http_request_path(NULL, NULL, "/", out, 1), 414);
 }
 
+/* Renders a 200 for req; the answer's bytes, NUL-terminated, in res. */
+static void
+render(struct request *req, struct response *res)
+{
+	http_response_reset(res);
+	http_json(res, 200, "{}", 2);
+	http_render(req, res);
+	buf_append(&res->out, "", 1);
+}
+
+static int
+is_hex32(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[32] == '\0';
+}
+
+static void
+test_request_id(void)
+{
+	struct fcgi_param vars[] = {
+		{ "REQUEST_METHOD", "GET" }, { "SCRIPT_NAME", "/healthz" },
+		{ "REQUEST_ID", "0123456789abcdef0123456789abcdef" }
+	};
+	struct fcgi_request f;
+	struct request a, b;
+	struct response res;
+	char want[64];
+
+	memset(&f, 0, sizeof(f));
+	f.params = vars;
+	http_response_init(&res);
+	/* nginx: its id, and no header of ours (nginx adds its own) */
+	f.nparams = 3;
+	http_request_init(&a, &f);
+	CU_ASSERT_STRING_EQUAL(a.request_id, vars[2].value);
+	CU_ASSERT_FALSE(a.request_id_own);
+	render(&a, &res);
+	CU_ASSERT_PTR_NULL(strstr(res.out.data, "X-Request-Id"));
+	http_request_free(&a);
+	/* lighttpd, Apache, h2o: none sent (or empty): one made per request */
+	f.nparams = 2;
+	http_request_init(&a, &f);
+	vars[2].value = "";
+	f.nparams = 3;
+	http_request_init(&b, &f);
+	CU_ASSERT_TRUE(a.request_id_own && b.request_id_own);
+	CU_ASSERT_TRUE(is_hex32(a.request_id) && is_hex32(b.request_id));
+	CU_ASSERT_STRING_NOT_EQUAL(a.request_id, b.request_id);
+	render(&a, &res);
+	snprintf(want, sizeof(want), "\r\nX-Request-Id: %s\r\n", a.request_id);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out.data, want));
+	http_request_free(&a);
+	http_request_free(&b);
+	http_response_free(&res);
+}
+
 static const struct cunit_test tests[] = {
 	{ "request path from each front end's variables", test_rows },
 	{ "request path length bound", test_length_bound },
+	{ "request id: nginx's, else one made and sent", test_request_id },
 };
 
 CUNIT_MAIN("http", tests)
