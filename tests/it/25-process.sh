@@ -78,20 +78,22 @@ proc_conf() {
 	echo "$conf"
 }
 
-# wait_socket PATH: up to 5 s for a socket to appear.
+# wait_socket PATH: up to 5 s for a socket to appear; fails the case.
 wait_socket() {
 	local _
 	for _ in $(seq 1 50); do [ -S "$1" ] && return 0; sleep 0.1; done
-	echo "no socket $1"
-	return 1
+	fail "no socket $1 after 5 s"
 }
 
-# proc_kill PID: the master and its workers, by pid, whatever state.
+# proc_kill PID: the master and its workers, by pid, whatever state (a
+# case registers it with it_defer as soon as it has started a master).
 proc_kill() {
 	local w
+	kill -0 "$1" 2>/dev/null || return 0
 	for w in $(pgrep -P "$1"); do kill -KILL "$w" 2>/dev/null; done
 	kill -KILL "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
+	return 0
 }
 
 FCGI_CLIENT="$top_srcdir/tests/lib/fcgi_client.py"
@@ -107,17 +109,19 @@ t_drain_request_being_read() {
 	sock="$FIX_DIR/run/partial.sock"
 	"$APP" --config "$conf" 2>"$FIX_DIR/log/partial.log" &
 	pid=$!
-	wait_socket "$sock" || { proc_kill "$pid"; return 1; }
+	it_defer "proc_kill $pid"
+	wait_socket "$sock"
 	out="$FIX_DIR/partial.out"
 	python3 "$FCGI_CLIENT" "$sock" partial /api/products/1 1.5 >"$out" 2>&1 &
 	cpid=$!
 	for _ in $(seq 1 50); do grep -q sent-part "$out" && break; sleep 0.1; done
+	grep -q sent-part "$out" || fail "the client sent nothing: $(cat "$out")"
 	sleep 0.3	# a worker has read the first half
-	kill -TERM "$pid"
-	wait "$cpid"
+	kill -TERM "$pid" || fail "the app is gone before SIGTERM"
+	wait "$cpid" || fail "the client exited $?"
 	wait "$pid" || rc=$?
-	expect_eq "answer to the request being read" "$(sed -n 2p "$out")" 200 ||
-	    { cat "$out" "$FIX_DIR/log/partial.log"; return 1; }
+	[ "$(sed -n 2p "$out")" = 200 ] || { cat "$out"; tail -n 20 "$FIX_DIR/log/partial.log"; }
+	expect_eq "answer to the request being read" "$(sed -n 2p "$out")" 200
 	expect_eq "exit status" "$rc" 0
 }
 it_case "SIGTERM while a request is being read: it is answered, then the drain ends" t_drain_request_being_read
@@ -134,17 +138,16 @@ t_master_stop_while_busy() {
 	CATALOG_TEST_MASTER_PAUSE_MS=3000 "$APP" --config "$conf" \
 	    2>"$FIX_DIR/log/pause.log" &
 	pid=$!
-	wait_socket "$sock" || { proc_kill "$pid"; return 1; }
+	it_defer "proc_kill $pid"
+	wait_socket "$sock"
 	t0=$(date +%s%N)
-	kill -TERM "$pid"
+	kill -TERM "$pid" || fail "the app is gone before SIGTERM"
 	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$pid" 2>/dev/null; then
-		proc_kill "$pid"
-		fail "the master did not stop within 10 s of SIGTERM"
-	fi
+	kill -0 "$pid" 2>/dev/null &&
+	    fail "the master did not stop within 10 s of SIGTERM"
 	wait "$pid" || rc=$?
 	ms=$((($(date +%s%N) - t0) / 1000000))
-	expect_eq "exit status" "$rc" 0 || return 1
+	expect_eq "exit status" "$rc" 0
 	[ "$ms" -lt 6000 ] || fail "stopped after $ms ms (pause 3000 ms)"
 	grep -q 'event=stopped' "$FIX_DIR/log/pause.log" || fail "no stopped line"
 }
@@ -153,26 +156,25 @@ it_case "SIGTERM while the master is busy is not lost (3 s injected pause)" t_ma
 # The socket the app creates is root:www-data 0660 by default: the web
 # server's group gets in, other local users do not.
 t_socket_mode_group() {
-	local dir sock conf pid out rc=0
-	dir=$(mktemp -d /tmp/catalog-sock.XXXXXX)
+	local dir sock conf pid out
+	dir=$(mktemp -d /tmp/catalog-sock.XXXXXX) || fail "mktemp"
+	it_defer "rm -rf '$dir'"
 	chmod 0755 "$dir"
-	cp "$FCGI_CLIENT" "$dir/"
+	cp "$FCGI_CLIENT" "$dir/" || fail "cannot copy the client"
 	sock="$dir/app.sock"
 	conf=$(proc_conf sockperm)
 	sed -i "s|^app.listen.*|app.listen = $sock|" "$conf"
 	"$APP" --config "$conf" 2>"$FIX_DIR/log/sockperm.log" &
 	pid=$!
-	wait_socket "$sock" || { proc_kill "$pid"; rm -rf "$dir"; return 1; }
-	out=$(stat -c '%a %G' "$sock")
-	expect_eq "socket mode and group" "$out" "660 www-data" || rc=1
+	it_defer "proc_kill $pid"
+	wait_socket "$sock"
+	expect_eq "socket mode and group" "$(stat -c '%a %G' "$sock")" "660 www-data"
 	out=$(runuser -u www-data -- python3 "$dir/fcgi_client.py" "$sock" get /healthz 2>&1)
-	[[ $out == "200 "* ]] || { echo "www-data: $out"; rc=1; }
+	[[ $out == "200 "* ]] || fail "www-data (the web server's group) refused: $out"
 	out=$(runuser -u nobody -- python3 "$dir/fcgi_client.py" "$sock" get /healthz 2>&1)
-	[[ $out == *PermissionError* ]] || { echo "nobody: $out"; rc=1; }
-	kill -TERM "$pid"
-	wait "$pid"
-	rm -rf "$dir"
-	return "$rc"
+	[[ $out == *PermissionError* ]] || fail "nobody was not refused: $out"
+	kill -TERM "$pid" || fail "the app is gone before SIGTERM"
+	wait "$pid" || fail "exit status $? after SIGTERM"
 }
 it_case "the app's socket: app.socket_group www-data, mode 0660; others refused" t_socket_mode_group
 
@@ -180,7 +182,7 @@ t_socket_group_unknown() {
 	local conf rc=0
 	conf=$(proc_conf nogroup app.socket_group=no-such-group-here)
 	timeout 10 "$APP" --config "$conf" 2>"$FIX_DIR/log/nogroup.log" || rc=$?
-	expect_eq "exit status" "$rc" 78 || return 1
+	expect_eq "exit status" "$rc" 78
 	grep -q 'key=app.socket_group.*no such group' "$FIX_DIR/log/nogroup.log" ||
 	    fail "no key in the log: $(cat "$FIX_DIR/log/nogroup.log")"
 	[ ! -e "$FIX_DIR/run/nogroup.sock" ] || fail "socket left behind"

@@ -6,23 +6,32 @@
 # WWW-Authenticate).  The four servers are private instances on free
 # loopback ports with their configuration in $FIX_DIR/fe; they share one
 # catalog-fcgi (the fixture's configuration on a TCP port), so every
-# difference is the front end's variables, never the data.
+# difference is the front end's variables, never the data.  Every answer
+# is also recorded for tests/it/99-openapi.sh (docs/openapi.yaml must hold
+# behind each front end), under its canonical path.
 
 FE_DIR=$FIX_DIR/fe
 FE_NAMES="nginx lighttpd apache h2o"
 
 # fe_start: the app and the four servers; FE_PORT_<name> and FE_APP_PORT.
+# The file's setup (a failure is the suite's "Bail out!"); fe_stop is
+# registered with fixture_on_down first.  Each server is disowned: a
+# case's end kills the background jobs it sees, and these serve them all.
 fe_start() {
-	local n
-	mkdir -p "$FE_DIR/www" "$FE_DIR/out" "$FE_DIR/nginx/tmp" "$FE_DIR/apache"
-	FE_APP_PORT=$(fixture_free_port) || return 1
+	local n port
+	fixture_on_down fe_stop
+	mkdir -p "$FE_DIR/www" "$FE_DIR/out" "$FE_DIR/nginx/tmp" "$FE_DIR/apache" ||
+	    fail "cannot make $FE_DIR"
+	FE_APP_PORT=$(fixture_free_port) || fail "no free port"
 	for n in $FE_NAMES; do
-		printf -v "FE_PORT_$n" '%s' "$(fixture_free_port)" || return 1
+		port=$(fixture_free_port) || fail "no free port"
+		printf -v "FE_PORT_$n" '%s' "$port"
 	done
 	sed "s|^app.listen.*|app.listen = 127.0.0.1:$FE_APP_PORT|" \
 	    "$CATALOG_CONF" >"$FE_DIR/app.conf"
 	"$APP" --config "$FE_DIR/app.conf" 2>"$FE_DIR/app.log" &
 	echo $! >"$FE_DIR/app.pid"
+	disown
 
 	# nginx: the shipped locations snippet and upstream settings, over TCP
 	cp "$top_srcdir/nginx/catalog-locations.conf" /etc/nginx/fastcgi_params \
@@ -54,6 +63,7 @@ fe_start() {
 	nginx -c "$FE_DIR/nginx/nginx.conf" -p "$FE_DIR/nginx/" \
 	    -e "$FE_DIR/nginx/error.log" 2>>"$FE_DIR/nginx/error.log" &
 	echo $! >"$FE_DIR/nginx.pid"
+	disown
 
 	# lighttpd: mod_fastcgi at "/", as a new user writes it
 	cat >"$FE_DIR/lighttpd.conf" <<-EOF
@@ -75,6 +85,7 @@ fe_start() {
 	EOF
 	lighttpd -D -f "$FE_DIR/lighttpd.conf" 2>>"$FE_DIR/lighttpd.log" &
 	echo $! >"$FE_DIR/lighttpd.pid"
+	disown
 
 	# Apache: mod_proxy_fcgi; children as nobody (TCP needs no file access)
 	cat >"$FE_DIR/apache.conf" <<-EOF
@@ -101,6 +112,7 @@ fe_start() {
 	EOF
 	apache2 -f "$FE_DIR/apache.conf" -DFOREGROUND 2>>"$FE_DIR/apache/error.log" &
 	echo $! >"$FE_DIR/apache.pid"
+	disown
 
 	# h2o: fastcgi.connect at "/"
 	cat >"$FE_DIR/h2o.conf" <<-EOF
@@ -128,17 +140,26 @@ fe_start() {
 	EOF
 	h2o -c "$FE_DIR/h2o.conf" >>"$FE_DIR/h2o.log" 2>&1 &
 	echo $! >"$FE_DIR/h2o.pid"
+	disown
 }
 
-# fe_stop: every process fe_start started, by its pid.
+# fe_stop: every process fe_start started, by its pid (the file's end, or
+# fixture_down when the suite ends early).
 fe_stop() {
-	local n pid
+	local n pid _
 	for n in nginx lighttpd apache h2o app; do
 		[ -s "$FE_DIR/$n.pid" ] || continue
 		pid=$(cat "$FE_DIR/$n.pid")
-		kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+		if kill -TERM "$pid" 2>/dev/null; then
+			# disowned: polled, not waited for (the app drains)
+			for _ in $(seq 1 150); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.1
+			done
+		fi
 		rm -f "$FE_DIR/$n.pid"
 	done
+	return 0
 }
 
 # fe_port NAME: the port of front end NAME.
@@ -147,35 +168,38 @@ fe_port() { local v="FE_PORT_$1"; echo "${!v}"; }
 # fe_fetch NAME TAG METHOD PATH [curl args...]: one request through front
 # end NAME; TAG names the result files ($FE_DIR/out/NAME/TAG.*): .status,
 # .body, .headers (the compared ones, lower-case names, in this order).
+# The answer is recorded for the OpenAPI check as a request for $FE_AS
+# when set (the canonical form of a path written with escapes or dot
+# segments), else PATH.
 fe_fetch() {
 	local name=$1 tag=$2 method=$3 path=$4 out h
 	shift 4
 	out=$FE_DIR/out/$name
 	mkdir -p "$out"
 	: >"$out/$tag.body"	# curl creates no file for an empty body
+	# a HEAD is sent with curl -I, which reads no body and writes the
+	# headers to -o as well
+	[ "$method" = HEAD ] && set -- -I "$@"
 	curl -sS --path-as-is -o "$out/$tag.body" -D "$out/$tag.raw" \
 	    -w '%{http_code}' --max-time 10 -X "$method" "$@" \
 	    "http://127.0.0.1:$(fe_port "$name")$path" >"$out/$tag.status" 2>"$out/$tag.err" ||
 	    echo 000 >"$out/$tag.status"
+	[ "$method" = HEAD ] && : >"$out/$tag.body"
 	for h in content-type etag location allow www-authenticate; do
 		tr -d '\r' <"$out/$tag.raw" | awk -v n="$h" -F': ' \
 		    'tolower($1) == n { sub(/^[^:]*: /, ""); print n ": " $0 }'
 	done >"$out/$tag.headers"
+	openapi_record "$method" "${FE_AS:-$path}" "$out/$tag.body" "$out/$tag.raw" "$@"
 }
 
 # fe_same TAG METHOD PATH [curl args...]: the request through every front
-# end; each answer must equal nginx's.  A HEAD is sent with curl -I.
+# end; each answer must equal nginx's, or the case fails listing the
+# differences.
 fe_same() {
 	local tag=$1 method=$2 path=$3 n f bad=""
 	shift 3
 	for n in $FE_NAMES; do
-		if [ "$method" = HEAD ]; then
-			# curl -I reads no body and writes the headers to -o
-			fe_fetch "$n" "$tag" HEAD "$path" -I "$@"
-			: >"$FE_DIR/out/$n/$tag.body"
-		else
-			fe_fetch "$n" "$tag" "$method" "$path" "$@"
-		fi
+		fe_fetch "$n" "$tag" "$method" "$path" "$@"
 	done
 	for n in $FE_NAMES; do
 		[ "$n" = nginx ] && continue
@@ -187,7 +211,7 @@ $method $path: $n's $f differs from nginx's:
   $n: $(head -c 300 "$FE_DIR/out/$n/$tag.$f" | tr '\n' ' ')"
 		done
 	done
-	[ -z "$bad" ] || { echo "$bad"; return 1; }
+	[ -z "$bad" ] || fail "$bad"
 }
 
 # fe_expect TAG STATUS: nginx's answer for TAG had this status (so a
@@ -205,8 +229,8 @@ t_fe_up() {
 			[ "$code" = 200 ] && break
 			sleep 0.1
 		done
-		[ "$code" = 200 ] || { tail -n 5 "$FE_DIR"/*.log "$FE_DIR"/*/error.log 2>/dev/null
-			fail "$n: GET /healthz answered $code"; }
+		[ "$code" = 200 ] || tail -n 5 "$FE_DIR"/*.log "$FE_DIR"/*/error.log 2>/dev/null
+		expect_eq "$n: GET /healthz" "$code" 200
 	done
 }
 
@@ -215,56 +239,72 @@ it_case "front ends: nginx, lighttpd, Apache and h2o start and reach the app" t_
 
 t_fe_reads() {
 	local etag
-	fe_same health GET /healthz && fe_expect health 200 || return 1
-	fe_same cats GET /api/categories && fe_expect cats 200 || return 1
+	fe_same health GET /healthz
+	fe_expect health 200
+	fe_same cats GET /api/categories
+	fe_expect cats 200
 	# twice: a miss then a hit, the same bytes either way
-	fe_same list GET '/api/products?category=garden-tools&per_page=5&sort=-price' &&
-	    fe_expect list 200 || return 1
-	fe_same list2 GET '/api/products?category=garden-tools&per_page=5&sort=-price' &&
-	    fe_expect list2 200 || return 1
-	fe_same one GET /api/products/1 && fe_expect one 200 || return 1
+	fe_same list GET '/api/products?category=garden-tools&per_page=5&sort=-price'
+	fe_expect list 200
+	fe_same list2 GET '/api/products?category=garden-tools&per_page=5&sort=-price'
+	fe_expect list2 200
+	fe_same one GET /api/products/1
+	fe_expect one 200
 	etag=$(awk '/^etag: / { print $2 }' "$FE_DIR/out/nginx/one.headers")
 	[ -n "$etag" ] || fail "no ETag on GET /api/products/1"
-	fe_same head HEAD /api/products/1 && fe_expect head 200 || return 1
-	fe_same inm GET /api/products/1 -H "If-None-Match: $etag" &&
-	    fe_expect inm 304 || return 1
-	fe_same inm-other GET /api/products/1 -H 'If-None-Match: "other"' &&
-	    fe_expect inm-other 200
+	fe_same head HEAD /api/products/1
+	fe_expect head 200
+	fe_same inm GET /api/products/1 -H "If-None-Match: $etag"
+	fe_expect inm 304
+	fe_same inm-other GET /api/products/1 -H 'If-None-Match: "other"'
+	fe_expect inm-other 200
 }
 it_case "front ends: the same reads, HEAD and 304 as nginx" t_fe_reads
 
 t_fe_paths() {
 	# each server decodes and normalizes differently; the app's path must
 	# come out the same (docs/DEPLOYMENT.md, http_request_path())
-	fe_same enc GET /api/products/%31 && fe_expect enc 200 || return 1
+	FE_AS=/api/products/1 fe_same enc GET /api/products/%31
+	fe_expect enc 200
 	cmp -s "$FE_DIR/out/nginx/enc.body" "$FE_DIR/out/nginx/one.body" ||
 	    fail "/api/products/%31 is not /api/products/1"
-	fe_same dots GET /api/x/../products/./1 && fe_expect dots 200 || return 1
-	fe_same slashes GET '/api//products///1' && fe_expect slashes 200 || return 1
-	fe_same trailing GET /api/products/ && fe_expect trailing 404 || return 1
-	fe_same query GET '/api/products?per_page=3&utm=%2F..%2F' &&
-	    fe_expect query 200
+	FE_AS=/api/products/1 fe_same dots GET /api/x/../products/./1
+	fe_expect dots 200
+	FE_AS=/api/products/1 fe_same slashes GET '/api//products///1'
+	fe_expect slashes 200
+	fe_same trailing GET /api/products/
+	fe_expect trailing 404
+	fe_same query GET '/api/products?per_page=3&utm=%2F..%2F'
+	fe_expect query 200
 }
 it_case "front ends: escapes, dot segments and repeated slashes give one path" t_fe_paths
 
 t_fe_errors() {
-	fe_same nores GET /api/nothing-here && fe_expect nores 404 || return 1
-	fe_same noprod GET /api/products/999999999 && fe_expect noprod 404 || return 1
-	fe_same nocat GET '/api/products?category=no-such-category' &&
-	    fe_expect nocat 404 || return 1
-	fe_same perpage GET '/api/products?per_page=0' && fe_expect perpage 400 || return 1
-	fe_same page GET '/api/products?page=abc' && fe_expect page 400 || return 1
-	fe_same method DELETE /api/categories && fe_expect method 405 || return 1
+	fe_same nores GET /api/nothing-here
+	fe_expect nores 404
+	fe_same noprod GET /api/products/999999999
+	fe_expect noprod 404
+	fe_same nocat GET '/api/products?category=no-such-category'
+	fe_expect nocat 404
+	fe_same perpage GET '/api/products?per_page=0'
+	fe_expect perpage 400
+	fe_same page GET '/api/products?page=abc'
+	fe_expect page 400
+	fe_same method DELETE /api/categories
+	fe_expect method 405
 	grep -q '^allow: ' "$FE_DIR/out/nginx/method.headers" || fail "405 without Allow"
 	fe_same put PUT /api/products/1 -H 'Content-Type: application/json' \
-	    --data-binary '{}' && fe_expect put 405 || return 1
+	    --data-binary '{}'
+	fe_expect put 405
 	fe_same notjson POST /api/orders -H 'Content-Type: text/plain' \
-	    --data-binary 'hello' && fe_expect notjson 415 || return 1
+	    --data-binary 'hello'
+	fe_expect notjson 415
 	fe_same badjson POST /api/orders -H 'Content-Type: application/json' \
-	    --data-binary '{"email":' && fe_expect badjson 400 || return 1
+	    --data-binary '{"email":'
+	fe_expect badjson 400
 	fe_same noproduct POST /api/orders -H 'Content-Type: application/json' \
-	    --data-binary '{"email":"fe@example.com","items":[{"product_id":999999999,"quantity":1}]}' &&
-	    fe_expect noproduct 422
+	    --data-binary '{"email":"fe@example.com","items":[{"product_id":999999999,"quantity":1}]}'
+	fe_expect noproduct 422
 }
 it_case "front ends: 404, 400, 405 with Allow, 415, 422 as nginx" t_fe_errors
 
@@ -275,17 +315,17 @@ t_fe_orders() {
 	body="{\"email\":\"fe-$FE_APP_PORT@example.com\",\"items\":[{\"product_id\":$p1,\"quantity\":1},{\"product_id\":$p2,\"quantity\":2}]}"
 	# the same Idempotency-Key and body: the first answer, four times
 	fe_same keyed POST /api/orders -H 'Content-Type: application/json' \
-	    -H "Idempotency-Key: fe-$FE_APP_PORT" --data-binary "$body" &&
-	    fe_expect keyed 201 || return 1
+	    -H "Idempotency-Key: fe-$FE_APP_PORT" --data-binary "$body"
+	fe_expect keyed 201
 	grep -q '^location: /api/orders/[0-9]*$' "$FE_DIR/out/nginx/keyed.headers" ||
 	    fail "201 without Location: $(cat "$FE_DIR/out/nginx/keyed.headers")"
 	# a fresh order through each: the same answer but for its id
+	sed_id='s|"id":[0-9]*|"id":N|; s|/api/orders/[0-9]*|/api/orders/N|'
 	for n in $FE_NAMES; do
 		fe_fetch "$n" fresh POST /api/orders -H 'Content-Type: application/json' \
 		    --data-binary "$body"
-		expect_eq "$n: fresh order" "$(cat "$FE_DIR/out/$n/fresh.status")" 201 ||
-		    { cat "$FE_DIR/out/$n/fresh.body"; return 1; }
-		sed_id='s|"id":[0-9]*|"id":N|; s|/api/orders/[0-9]*|/api/orders/N|'
+		expect_eq "$n: fresh order ($(cat "$FE_DIR/out/$n/fresh.body"))" \
+		    "$(cat "$FE_DIR/out/$n/fresh.status")" 201
 		sed "$sed_id" "$FE_DIR/out/$n/fresh.body" >"$FE_DIR/out/$n/fresh.masked"
 		sed "$sed_id" "$FE_DIR/out/$n/fresh.headers" >>"$FE_DIR/out/$n/fresh.masked"
 		cmp -s "$FE_DIR/out/nginx/fresh.masked" "$FE_DIR/out/$n/fresh.masked" ||
@@ -300,17 +340,18 @@ t_fe_admin() {
 	local id price
 	id=$(sed -n 's|^location: /api/orders/||p' "$FE_DIR/out/nginx/keyed.headers")
 	[ -n "$id" ] || fail "no keyed order from the previous case"
-	fe_same anon GET "/api/orders/$id" && fe_expect anon 401 || return 1
+	fe_same anon GET "/api/orders/$id"
+	fe_expect anon 401
 	grep -q '^www-authenticate: Bearer' "$FE_DIR/out/nginx/anon.headers" ||
 	    fail "401 without WWW-Authenticate"
-	fe_same wrong GET "/api/orders/$id" -H "Authorization: Bearer ${CATALOG_ADMIN_TOKEN}x" &&
-	    fe_expect wrong 401 || return 1
-	fe_same order GET "/api/orders/$id" -H "Authorization: Bearer $CATALOG_ADMIN_TOKEN" &&
-	    fe_expect order 200 || return 1
+	fe_same wrong GET "/api/orders/$id" -H "Authorization: Bearer ${CATALOG_ADMIN_TOKEN}x"
+	fe_expect wrong 401
+	fe_same order GET "/api/orders/$id" -H "Authorization: Bearer $CATALOG_ADMIN_TOKEN"
+	fe_expect order 200
 	price=$(sql "SELECT price_cents FROM products WHERE id = 5")
 	fe_same patch PATCH /api/products/5 -H "Authorization: Bearer $CATALOG_ADMIN_TOKEN" \
-	    -H 'Content-Type: application/json' --data-binary "{\"price_cents\":$price}" &&
-	    fe_expect patch 200
+	    -H 'Content-Type: application/json' --data-binary "{\"price_cents\":$price}"
+	fe_expect patch 200
 }
 it_case "front ends: admin requests with and without the bearer token" t_fe_admin
 
@@ -319,10 +360,10 @@ t_fe_metrics_loopback() {
 	for n in $FE_NAMES; do
 		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
 		    "http://127.0.0.1:$(fe_port "$n")/metrics")
-		expect_eq "$n: /metrics from 127.0.0.1" "$code" 200 || return 1
+		expect_eq "$n: /metrics from 127.0.0.1" "$code" 200
 		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
 		    --interface 127.0.0.2 "http://127.0.0.1:$(fe_port "$n")/metrics")
-		expect_eq "$n: /metrics from 127.0.0.2" "$code" 403 || return 1
+		expect_eq "$n: /metrics from 127.0.0.2" "$code" 403
 	done
 }
 it_case "front ends: /metrics answers loopback clients only, as documented" t_fe_metrics_loopback

@@ -13,7 +13,8 @@ rl_master() { cat "$FIX_DIR/run/app.pid"; }
 rl_children() { pgrep -P "$1" | sort -n; }
 
 # rl_new_generation MASTER N OLD_PIDS: waits (<= 15 s) until MASTER has N
-# workers that are not among OLD_PIDS (a space-separated list); prints them.
+# workers that are not among OLD_PIDS (a space-separated list); prints
+# them.  Fails the case when they do not come.
 rl_new_generation() {
 	local master=$1 want=$2 old=" $(echo $3) " now fresh _ p
 	for _ in $(seq 1 150); do
@@ -26,21 +27,21 @@ rl_new_generation() {
 		fi
 		sleep 0.1
 	done
-	echo "workers of $master: $(echo $now), want $want new ones besides$old" >&2
-	return 1
+	fail "workers of $master: $(echo $now), want $want new ones besides$old"
 }
 
 # rl_only MASTER PIDS: waits (<= 15 s) until MASTER's workers are exactly
-# PIDS: the generations before have drained and exited.
+# PIDS: the generations before have drained and exited.  Fails the case
+# when they do not.
 rl_only() {
-	local _ now
+	local _ now want
+	want=$(echo $2 | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//')
 	for _ in $(seq 1 150); do
-		now=$(rl_children "$1" | tr '\n' ' ')
-		[ "$(echo $now)" = "$(echo $2 | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//')" ] && return 0
+		now=$(echo $(rl_children "$1"))
+		[ "$now" = "$want" ] && return 0
 		sleep 0.1
 	done
-	echo "workers $(echo $now), want only $2" >&2
-	return 1
+	fail "workers $now, want only $want"
 }
 
 # rl_set KEY VALUE: changes one key of the fixture's configuration file.
@@ -57,7 +58,7 @@ rl_products() {
 
 # rl_spans T1 T2: the load's requests started before T1, between T1 and T2,
 # and after T2 (ms); each span must have some, or the load did not cover
-# the events it is meant to test.
+# the events it is meant to test (the case fails).
 rl_spans() {
 	local counts
 	counts=$(fl_results | awk -v a="$1" -v b="$2" '
@@ -66,18 +67,32 @@ rl_spans() {
 	echo "# requests before, between, after: $counts"
 	set -- $counts
 	[ "$1" -ge 10 ] && [ "$2" -ge 10 ] && [ "$3" -ge 10 ] ||
-	    { echo "the load does not span both events: $counts"; return 1; }
+	    fail "the load does not span both events: $counts"
+}
+
+# rl_no_failures: every answer of the load was a 2xx, but for the 404 of
+# /api/nothing that is part of it; anything else is a request that the
+# reloads or restarts cost.
+rl_no_failures() {
+	local failed n
+	failed=$(fl_results | awk '$3 !~ /^2/ && !($3 == 404 && $4 == "/api/nothing")')
+	n=$(fl_results | wc -l)
+	[ -z "$failed" ] ||
+	    fail "$(wc -l <<<"$failed") of $n failed: $(head -20 <<<"$failed")"
 }
 
 RL_URLS="/api/categories /api/products?category=home-decor /api/products/1
 /api/products/2 /api/products?per_page=50&sort=-price /healthz /api/nothing"
 
 t_reload_under_load() {
-	local master gen0 gen1 gen2 prods failed n reloads0 t1 t2
+	local master gen0 gen1 gen2 prods reloads0 t1 t2
 	fl_init rl
 	fl_cleanup rl
-	cp "$CATALOG_CONF" "$FL_DIR/catalog.conf.orig"
 	master=$(rl_master)
+	cp "$CATALOG_CONF" "$FL_DIR/catalog.conf.orig" || fail "cannot save the configuration"
+	# however the case ends: the fixture's file back, and loaded
+	it_defer "cmp -s '$FL_DIR/catalog.conf.orig' '$CATALOG_CONF' ||
+	    { cp '$FL_DIR/catalog.conf.orig' '$CATALOG_CONF'; kill -HUP $master; sleep 2; }"
 	gen0=$(rl_children "$master")
 	[ "$(wc -l <<<"$gen0")" = 4 ] || fail "workers before: $(echo $gen0)"
 	prods=$(rl_products)
@@ -87,69 +102,64 @@ t_reload_under_load() {
 	sleep 1.5
 	rl_set app.workers 3
 	t1=$(fl_now_ms)
-	kill -HUP "$master"
+	kill -HUP "$master" || fail "no master $master"
 	fl_mark "reload 1: app.workers 3"
-	gen1=$(rl_new_generation "$master" 3 "$gen0") || { fl_stop; cp "$FL_DIR/catalog.conf.orig" "$CATALOG_CONF"; return 1; }
+	gen1=$(rl_new_generation "$master" 3 "$gen0")
 	fl_mark "generation 1: $gen1"
 	sleep 2
-	cp "$FL_DIR/catalog.conf.orig" "$CATALOG_CONF"
+	cp "$FL_DIR/catalog.conf.orig" "$CATALOG_CONF" || fail "cannot restore the configuration"
 	t2=$(fl_now_ms)
-	kill -HUP "$master"
+	kill -HUP "$master" || fail "no master $master"
 	fl_mark "reload 2: app.workers 4"
-	gen2=$(rl_new_generation "$master" 4 "$gen0 $gen1") || { fl_stop; return 1; }
+	gen2=$(rl_new_generation "$master" 4 "$gen0 $gen1")
 	fl_mark "generation 2: $gen2"
 	fl_wait
 	fl_mark "load done: $(fl_summary)"
-	rl_only "$master" "$gen2" || return 1
+	rl_only "$master" "$gen2"
 	expect_eq "reloads logged" \
-	    "$(grep -c 'event=reloaded' "$FIX_DIR/log/app.log")" $((reloads0 + 2)) || return 1
-	# the 404 of /api/nothing is part of the load; anything else not 2xx
-	# is a request the reloads cost
-	failed=$(fl_results | awk '$3 !~ /^2/ && !($3 == 404 && $4 == "/api/nothing")')
-	n=$(fl_results | wc -l)
-	rl_spans "$t1" "$t2" || return 1
-	[ -z "$failed" ] || { echo "$(wc -l <<<"$failed") of $n failed:"; echo "$failed" | head -20; return 1; }
-	fl_check_orders rl || return 1
+	    "$(grep -c 'event=reloaded' "$FIX_DIR/log/app.log")" $((reloads0 + 2))
+	rl_spans "$t1" "$t2"
+	rl_no_failures
+	fl_check_orders rl
 	fl_cleanup rl
 	fl_healthy
 }
 it_case "SIGHUP twice under load: workers replaced, 0 failed requests, orders whole" t_reload_under_load
 
+# rl_wait_log PATTERN: up to 5 s for a line of the app's log (grep -E).
+rl_wait_log() {
+	local _
+	for _ in $(seq 1 50); do
+		grep -qE "$1" "$FIX_DIR/log/app.log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 t_reload_bad_file() {
-	local master before after line rc=0 _
+	local master before line
 	master=$(rl_master)
 	before=$(rl_children "$master")
-	cp "$CATALOG_CONF" "$FIX_DIR/catalog.conf.good"
+	cp "$CATALOG_CONF" "$FIX_DIR/catalog.conf.good" || fail "cannot save the configuration"
+	it_defer "[ -e '$CATALOG_CONF' ] && cmp -s '$FIX_DIR/catalog.conf.good' '$CATALOG_CONF' ||
+	    cp '$FIX_DIR/catalog.conf.good' '$CATALOG_CONF'"
 	sed -i 's/^app.workers *=.*/app.workers = zero/' "$CATALOG_CONF"
 	line=$(grep -n '^app.workers' "$CATALOG_CONF" | cut -d: -f1)
-	kill -HUP "$master"
-	for _ in $(seq 1 50); do
-		grep -q "event=reload_failed error=\"$CATALOG_CONF:$line: app.workers: bad value" \
-		    "$FIX_DIR/log/app.log" && break
-		sleep 0.1
-	done
+	kill -HUP "$master" || fail "no master $master"
+	rl_wait_log "event=reload_failed error=\"$CATALOG_CONF:$line: app.workers: bad value" ||
+	    fail "no reload_failed line naming $CATALOG_CONF:$line: app.workers: $(tail -n 5 "$FIX_DIR/log/app.log")"
 	cp "$FIX_DIR/catalog.conf.good" "$CATALOG_CONF"
-	grep -q "event=reload_failed error=\"$CATALOG_CONF:$line: app.workers: bad value" \
-	    "$FIX_DIR/log/app.log" ||
-	    { tail -n 5 "$FIX_DIR/log/app.log"; fail "no reload_failed line naming $CATALOG_CONF:$line: app.workers"; }
 	sleep 0.5
-	after=$(rl_children "$master")
-	expect_eq "workers after a refused reload" "$(echo $after)" "$(echo $before)" || rc=1
+	expect_eq "workers after a refused reload" "$(echo $(rl_children "$master"))" "$(echo $before)"
 	http GET /api/products/1
-	expect_eq "still serving" "$STATUS" 200 || rc=1
+	expect_eq "still serving" "$STATUS" 200
 	# a file that is gone is refused the same way
 	mv "$CATALOG_CONF" "$FIX_DIR/catalog.conf.moved"
-	kill -HUP "$master"
-	for _ in $(seq 1 50); do
-		grep -q "event=reload_failed error=\"$CATALOG_CONF: No such file" \
-		    "$FIX_DIR/log/app.log" && break
-		sleep 0.1
-	done
+	kill -HUP "$master" || fail "no master $master"
+	rl_wait_log "event=reload_failed error=\"$CATALOG_CONF: No such file" ||
+	    fail "a missing file was not refused: $(tail -n 5 "$FIX_DIR/log/app.log")"
 	mv "$FIX_DIR/catalog.conf.moved" "$CATALOG_CONF"
-	grep -q "event=reload_failed error=\"$CATALOG_CONF: No such file" "$FIX_DIR/log/app.log" ||
-	    fail "a missing file was not refused"
-	expect_eq "workers after the missing file" "$(echo $(rl_children "$master"))" "$(echo $before)" || rc=1
-	return "$rc"
+	expect_eq "workers after the missing file" "$(echo $(rl_children "$master"))" "$(echo $before)"
 }
 it_case "SIGHUP with a bad or missing file: logged with file:line: key, old workers keep serving" t_reload_bad_file
 
@@ -157,76 +167,86 @@ it_case "SIGHUP with a bad or missing file: logged with file:line: key, old work
 # stops the app (its drain) and starts it again on the same socket, while
 # nginx keeps sending.  systemd-socket-activate creates the socket and
 # passes it (LISTEN_FDS) to a small loop standing in for systemd, which
-# starts catalog-fcgi again whenever it exits.
+# starts catalog-fcgi again whenever it exits; SIGTERM to the loop (the
+# case's end) stops it and its app.
+
+# rs_stop DIR HOLDER: the case's nginx and holder loop, however it ended.
+rs_stop() {
+	local _
+	[ -s "$1/run/nginx.pid" ] &&
+	    nginx -c "$1/nginx/nginx.conf" -p "$1/nginx/" -e "$1/log/nginx-error.log" -s quit
+	touch "$1/stop"
+	kill -TERM "$2" 2>/dev/null
+	for _ in $(seq 1 150); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
+	return 0
+}
+
+# rs_next_master HOLDER OLD: waits (<= 10 s) for the holder's app other
+# than OLD; prints its pid.
+rs_next_master() {
+	local m _
+	for _ in $(seq 1 100); do
+		m=$(pgrep -P "$1")
+		[ -n "$m" ] && [ "$m" != "$2" ] && { echo "$m"; return 0; }
+		sleep 0.1
+	done
+	fail "no new master under the holder after $2"
+}
+
 t_restart_socket_held() {
-	local dir sock conf port holder m0 m1 m2 failed n prods _ content t1 t2
+	local dir sock conf port holder m0 m1 m2 prods _ content t1 t2
 	fl_init rs
 	fl_cleanup rs
 	dir="$FL_DIR/held"
-	mkdir -p "$dir/run" "$dir/log" "$dir/nginx"
+	mkdir -p "$dir/run" "$dir/log" "$dir/nginx" || fail "cannot make $dir"
 	sock="$dir/run/app.sock"
 	conf="$dir/catalog.conf"
-	cp "$CATALOG_CONF" "$conf"
+	cp "$CATALOG_CONF" "$conf" || fail "cannot copy the configuration"
 	systemd-socket-activate -l "$sock" bash -c '
+	    trap "touch \"\$0/stop\"; kill -TERM \$app 2>/dev/null" TERM
 	    while [ ! -e "$0/stop" ]; do
-	        (export LISTEN_PID=$BASHPID LISTEN_FDS=1; exec "$1" --config "$2")
-	    done' "$dir" "$APP" "$conf" 2>>"$dir/log/app.log" &
+	        (export LISTEN_PID=$BASHPID LISTEN_FDS=1; exec "$1" --config "$2") &
+	        app=$!
+	        wait "$app"
+	    done
+	    wait' "$dir" "$APP" "$conf" 2>>"$dir/log/app.log" &
 	holder=$!
+	it_defer "rs_stop '$dir' $holder"
 	# nginx as the stack runs it (nginx/stack.conf.in) on that socket
-	port=$(fixture_free_port)
+	port=$(fixture_free_port) || fail "no free port"
 	content=$(<"$top_srcdir/nginx/stack.conf.in")
 	content=${content//@DIR@/$dir}
 	content=${content//@PORT@/$port}
 	printf '%s\n' "${content//@APP_SOCKET@/$sock}" >"$dir/nginx/nginx.conf"
 	cp "$top_srcdir/nginx/catalog-locations.conf" /etc/nginx/fastcgi_params "$dir/nginx/"
 	nginx -c "$dir/nginx/nginx.conf" -p "$dir/nginx/" -e "$dir/log/nginx-error.log" ||
-	    { kill "$holder"; fail "nginx did not start"; }
-	rs_stop() {
-		nginx -c "$dir/nginx/nginx.conf" -p "$dir/nginx/" -e "$dir/log/nginx-error.log" -s quit
-		touch "$dir/stop"
-		[ -n "$(pgrep -P "$holder")" ] && kill -TERM "$(pgrep -P "$holder")"
-		wait "$holder"
-	}
+	    fail "nginx did not start"
 	CATALOG_URL="http://127.0.0.1:$port"
 	for _ in $(seq 1 50); do
 		[ "$(curl -s -o /dev/null -w '%{http_code}' "$CATALOG_URL/healthz")" = 200 ] && break
 		sleep 0.2
 	done
-	m0=$(pgrep -P "$holder")
-	[ -n "$m0" ] || { rs_stop; fail "the app did not start under the holder"; }
-	grep -q 'source=systemd fd=3' "$dir/log/app.log" || { rs_stop; fail "not socket-activated"; }
+	m0=$(pgrep -P "$holder") || fail "the app did not start under the holder"
+	grep -q 'source=systemd fd=3' "$dir/log/app.log" || fail "not socket-activated"
 	prods=$(rl_products)
 	fl_load 10 3 2 rs "$prods" "$(echo $RL_URLS)"
 	sleep 1.5
 	t1=$(fl_now_ms)
-	kill -TERM "$m0"
+	kill -TERM "$m0" || fail "no master $m0"
 	fl_mark "restart 1 (master $m0)"
-	for _ in $(seq 1 100); do
-		m1=$(pgrep -P "$holder")
-		[ -n "$m1" ] && [ "$m1" != "$m0" ] && break
-		sleep 0.1
-	done
+	m1=$(rs_next_master "$holder" "$m0")
 	fl_mark "master $m1"
 	sleep 1.5
 	t2=$(fl_now_ms)
-	kill -TERM "$m1"
+	kill -TERM "$m1" || fail "no master $m1"
 	fl_mark "restart 2 (master $m1)"
-	for _ in $(seq 1 100); do
-		m2=$(pgrep -P "$holder")
-		[ -n "$m2" ] && [ "$m2" != "$m1" ] && break
-		sleep 0.1
-	done
+	m2=$(rs_next_master "$holder" "$m1")
 	fl_mark "master $m2"
 	fl_wait
 	fl_mark "load done: $(fl_summary)"
-	rs_stop
-	[ "$m1" != "$m0" ] && [ "$m2" != "$m1" ] && [ -n "$m2" ] ||
-	    fail "masters $m0 $m1 $m2: not restarted twice"
-	failed=$(fl_results | awk '$3 !~ /^2/ && !($3 == 404 && $4 == "/api/nothing")')
-	n=$(fl_results | wc -l)
-	rl_spans "$t1" "$t2" || return 1
-	[ -z "$failed" ] || { echo "$(wc -l <<<"$failed") of $n failed:"; echo "$failed" | head -20; return 1; }
-	fl_check_orders rs || return 1
+	rl_spans "$t1" "$t2"
+	rl_no_failures
+	fl_check_orders rs
 	fl_cleanup rs
 }
 it_case "restart on a held socket (socket activation) twice under load: 0 failed requests" t_restart_socket_held

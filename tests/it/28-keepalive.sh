@@ -20,7 +20,7 @@ t_kept_connections_do_not_block() {
 	hold=$!
 	for _ in $(seq 1 150); do grep -q '^held' "$out" && break; sleep 0.1; done
 	expect_eq "kept connections opened, one request answered on each" \
-	    "$(grep '^held' "$out")" "held $n" || { kill "$hold"; return 1; }
+	    "$(grep '^held' "$out")" "held $n"
 	# while they are quiet: new requests through nginx, each at once
 	for i in $(seq 1 40); do
 		t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 \
@@ -30,7 +30,7 @@ t_kept_connections_do_not_block() {
 	done
 	# and new FastCGI connections straight to the app
 	t=$(python3 "$KA_CLIENT" "$KA_SOCK" burst 200 /api/categories)
-	wait "$hold"
+	wait "$hold" || fail "the client holding the connections exited $?"
 	[ -z "$slow" ] || fail "requests that waited ($n quiet kept connections):$slow"
 	[[ $t == "ok 200 errors 0 "* ]] || fail "burst beside $n kept connections: $t"
 	# the quiet connections were kept, not dropped

@@ -103,8 +103,21 @@ fixture_up() {
 	echo "# fixture: $FIX_DIR on $CATALOG_URL"
 }
 
+# fixture_on_down COMMAND: servers a file's setup starts outside any case
+# (they serve several of its cases, so no case's end may stop them)
+# register how to stop them here; fixture_down runs these first, so a
+# bail-out leaves nothing running.
+FIX_ON_DOWN=()
+fixture_on_down() {
+	FIX_ON_DOWN+=("$*")
+}
+
 fixture_down() {
+	local i
 	it_end
+	for ((i = ${#FIX_ON_DOWN[@]} - 1; i >= 0; i--)); do
+		(eval "${FIX_ON_DOWN[i]}")
+	done
 	[ -n "$FIX_DIR" ] || return 0
 	"$top_srcdir/scripts/stack" down --dir "$FIX_DIR" >/dev/null 2>&1
 	if [ "${KEEP_FIXTURE:-0}" = 1 ] || [ "$IT_FAILED" -gt 0 ]; then
