@@ -4,12 +4,14 @@
  *
  * Each handler: body (body.c; members declared once in the tables below,
  * unknown members refused so a typo is a 400 rather than a silent no-op)
- * -> one transaction (db_tx: the one retry rule) -> cache_bump of every
- * namespace the write touched -> answer.  The bump comes after the commit
- * and before the answer (cache.h's invalidation rule), which is what makes
- * a GET sent after this answer see the write even while other requests
- * refill the cache.  A COMMIT whose answer was lost may have happened: it
- * is bumped too, then answered 503.
+ * -> one transaction (db_tx: the one retry rule), whose last statement
+ * logs every namespace the write touched -> cache_bump of them -> answer.
+ * The log row commits with the write, so no host loses the invalidation
+ * whatever happens after COMMIT; the bump comes after the commit and
+ * before the answer (cache.h), which is what makes a GET sent after this
+ * answer see the write even while other requests refill the cache.  A
+ * COMMIT whose answer was lost may have happened: it is bumped too, then
+ * answered 503.
  *
  * Namespaces (catalog.h): g:p:<id>, g:c:<slug> of the product's category
  * before and after the write (a move touches both lists and both counts),
@@ -106,28 +108,37 @@ admin_product_load(struct db *db, uint64_t id, struct catalog_product *p)
 	return db_query_row(db, STMT_PRODUCT_BY_ID, &arg, 1, p->cols, 6);
 }
 
-/* Bumps g:p:<id>, g:c:<old>, g:c:<new> (when given and different), g:all. */
-static void
-admin_invalidate(struct app *app, uint64_t id, const char *old_slug,
-    const char *new_slug)
+/*
+ * The namespaces of a write to product id: g:p:<id>, g:c:<old>, g:c:<new>
+ * (when given and different), g:all; recorded in the log as the
+ * transaction's last statement (cache.h, THE LOG).
+ */
+static int
+admin_log(struct db *db, struct cache_invalidation *inv, uint64_t id,
+    const char *old_slug, const char *new_slug)
 {
-	char ns[4][ADMIN_NS_MAX];
-	const char *list[4];
-	size_t n = 0;
+	char ns[ADMIN_NS_MAX];
 
-	if (catalog_ns_product(id, ns[n], sizeof(ns[n])) == 0)
-		n++;
+	inv->n = 0;
+	inv->log_id = 0;
+	if (catalog_ns_product(id, ns, sizeof(ns)) == 0)
+		(void)cache_invalidation_add(inv, ns);
 	if (old_slug[0] != '\0' &&
-	    catalog_ns_category(old_slug, ns[n], sizeof(ns[n])) == 0)
-		n++;
+	    catalog_ns_category(old_slug, ns, sizeof(ns)) == 0)
+		(void)cache_invalidation_add(inv, ns);
 	if (new_slug != NULL && new_slug[0] != '\0' &&
-	    strcmp(new_slug, old_slug) != 0 &&
-	    catalog_ns_category(new_slug, ns[n], sizeof(ns[n])) == 0)
-		n++;
-	snprintf(ns[n++], sizeof(ns[0]), "%s", CATALOG_NS_ALL);
-	for (size_t i = 0; i < n; i++)
-		list[i] = ns[i];
-	cache_bump(&app->cache, list, n);
+	    catalog_ns_category(new_slug, ns, sizeof(ns)) == 0)
+		(void)cache_invalidation_add(inv, ns);
+	(void)cache_invalidation_add(inv, CATALOG_NS_ALL);
+	return cache_log_record(db, inv);
+}
+
+/* After COMMIT, or a COMMIT whose answer was lost: deliver, then answer. */
+static void
+admin_invalidate(struct app *app, int rc, const struct cache_invalidation *inv)
+{
+	if ((rc == DB_OK || rc == DB_EUNKNOWN) && inv->log_id != 0)
+		cache_bump(&app->cache, inv);
 }
 
 /* Reads the body and validates it against fields; 0 or a problem in res. */
@@ -220,6 +231,7 @@ struct admin_create {
 	const struct body_value	*v;
 	struct catalog_product	 p;
 	uint64_t		 id;
+	struct cache_invalidation inv;
 };
 
 /* The category check, insert and read-back. */
@@ -247,7 +259,9 @@ admin_create_tx(struct db *db, void *arg)
 			return ADMIN_NO_CATEGORY;
 		return rc;
 	}
-	return admin_product_load(db, c->id, &c->p) == 1 ? DB_OK : DB_ERR;
+	if (admin_product_load(db, c->id, &c->p) != 1)
+		return DB_ERR;
+	return admin_log(db, &c->inv, c->id, c->p.slug, NULL);
 }
 
 void
@@ -265,8 +279,7 @@ admin_product_create(struct app *app, struct request *req,
 	memset(&c, 0, sizeof(c));
 	c.v = v;
 	rc = db_tx(&app->db, "product_create", admin_create_tx, &c);
-	if (rc == DB_OK || rc == DB_EUNKNOWN)
-		admin_invalidate(app, c.id, c.p.slug, NULL);
+	admin_invalidate(app, rc, &c.inv);
 	if (rc != DB_OK) {
 		admin_refuse(res, rc);
 		goto done;
@@ -287,6 +300,7 @@ struct admin_patch {
 	const struct body_value	*v;
 	char			 old_slug[PARAMS_SLUG_MAX + 1];
 	struct catalog_product	 p;
+	struct cache_invalidation inv;
 };
 
 /* The locked part of a PATCH. */
@@ -311,7 +325,9 @@ admin_patch_tx(struct db *db, void *arg)
 	a[4] = db_i64((int64_t)c->id);
 	if ((rc = db_exec(db, STMT_ADMIN_UPDATE, a, 5, NULL, NULL)) != DB_OK)
 		return rc;
-	return admin_product_load(db, c->id, &c->p) == 1 ? DB_OK : DB_ERR;
+	if (admin_product_load(db, c->id, &c->p) != 1)
+		return DB_ERR;
+	return admin_log(db, &c->inv, c->id, c->old_slug, c->p.slug);
 }
 
 void
@@ -337,8 +353,7 @@ admin_product_update(struct app *app, struct request *req,
 	c.id = id;
 	c.v = v;
 	rc = db_tx(&app->db, "product_update", admin_patch_tx, &c);
-	if (rc == DB_OK || rc == DB_EUNKNOWN)
-		admin_invalidate(app, id, c.old_slug, c.p.slug);
+	admin_invalidate(app, rc, &c.inv);
 	if (rc != DB_OK) {
 		admin_refuse(res, rc);
 		goto done;
@@ -355,6 +370,7 @@ done:
 struct admin_delete {
 	uint64_t	id;
 	char		slug[PARAMS_SLUG_MAX + 1];
+	struct cache_invalidation inv;
 };
 
 static int
@@ -366,7 +382,9 @@ admin_delete_tx(struct db *db, void *arg)
 
 	if ((rc = admin_lock(db, c->id, c->slug, sizeof(c->slug))) != 1)
 		return rc == 0 ? ADMIN_NO_PRODUCT : rc;
-	return db_exec(db, STMT_ADMIN_DELETE, &a, 1, NULL, NULL);
+	if ((rc = db_exec(db, STMT_ADMIN_DELETE, &a, 1, NULL, NULL)) != DB_OK)
+		return rc;
+	return admin_log(db, &c->inv, c->id, c->slug, NULL);
 }
 
 void
@@ -379,8 +397,7 @@ admin_product_delete(struct app *app, struct request *req,
 	memset(&c, 0, sizeof(c));
 	c.id = id;
 	rc = db_tx(&app->db, "product_delete", admin_delete_tx, &c);
-	if (rc == DB_OK || rc == DB_EUNKNOWN)
-		admin_invalidate(app, id, c.slug, NULL);
+	admin_invalidate(app, rc, &c.inv);
 	if (rc != DB_OK) {
 		admin_refuse(res, rc);
 		return;

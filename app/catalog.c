@@ -113,7 +113,6 @@ catalog_serve(struct app *app, struct request *req, struct response *res,
 	struct cache_entry e;
 	struct buf body;
 	const char *detail = "not found";
-	char etag[CACHE_ETAG_MAX];
 	int rc;
 
 	cache_lookup(&app->cache, ns, params, &e);
@@ -127,17 +126,13 @@ catalog_serve(struct app *app, struct request *req, struct response *res,
 	metrics_add(&app->metrics->core.cache_db_loads, 1);
 	rc = load(app, ctx, &body, &detail);
 	if (rc == DB_OK && !body.overflow) {
-		if (e.status == CACHE_BYPASS) {
-			cache_etag(body.data, body.len, etag);
-			catalog_answer(req, res, body.data, body.len, etag,
-			    "BYPASS");
-		} else {
-			cache_store(&app->cache, &e, body.data, body.len);
-			catalog_answer(req, res, body.data, body.len, e.etag,
-			    "MISS");
-		}
-	} else if (rc < 0 && e.status == CACHE_STALE) {
-		/* database down: the copy we hold is still this generation */
+		/* host memory keeps it even when memcached is bypassed */
+		cache_store(&app->cache, &e, body.data, body.len);
+		catalog_answer(req, res, body.data, body.len, e.etag,
+		    e.status == CACHE_BYPASS ? "BYPASS" : "MISS");
+	} else if (rc < 0 && e.body != NULL) {
+		/* database down: a soft-expired copy, or one this host could
+		 * not verify against the log (cache.h, THE BOUND) */
 		cache_unlock(&app->cache, &e);
 		catalog_answer(req, res, e.body, e.body_len, e.etag, "HIT");
 	} else {

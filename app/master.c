@@ -418,38 +418,11 @@ master_keep_socket_settings(const struct conf *cur, struct conf *next)
 	    sizeof(next->app_socket_group));
 }
 
-/*
- * The breaker block follows the server list: the same list keeps it; a
- * new list gets a new block (slot i is another server now), in which
- * every server is flushed before use if any invalidation was lost in the
- * old one (we no longer know which server it concerned).  Old workers
- * keep the old block until they exit.
- */
-static struct cache_shared *
-master_cache_shared_for(struct master *m, const struct conf *next)
-{
-	struct cache_shared *fresh;
-	int lost = 0;
-	size_t i;
-
-	if (strcmp(m->conf->cache_servers, next->cache_servers) == 0)
-		return m->shared;
-	if ((fresh = cache_shared_create()) == NULL)
-		return NULL;
-	for (i = 0; i < CACHE_MAX_SERVERS; i++)
-		if (__atomic_load_n(&m->shared->lost[i], __ATOMIC_SEQ_CST))
-			lost = 1;
-	for (i = 0; lost && i < CACHE_MAX_SERVERS; i++)
-		__atomic_store_n(&fresh->lost[i], 1, __ATOMIC_SEQ_CST);
-	return fresh;
-}
-
 /* SIGHUP: a new generation with the file as it is now, or nothing. */
 static void
 master_reload(struct master *m)
 {
 	char err[CONF_ERR_MAX], quoted[CONF_ERR_MAX + 64];
-	struct cache_shared *shared;
 	struct conf *next;
 
 	if ((next = malloc(sizeof(*next))) == NULL) {
@@ -470,15 +443,13 @@ master_reload(struct master *m)
 		free(next);
 		return;
 	}
-	if ((shared = master_cache_shared_for(m, next)) == NULL) {
-		log_msg(LOG_ERROR, "event=reload_failed error=\"%s\"",
-		    strerror(errno));
-		free(next);
-		return;
-	}
-	/* the old block stays mapped: old workers and the metrics page of
-	 * nobody else use it; a reload that changes servers is rare */
-	m->shared = shared;
+	/* The host block outlives the reload: its server states are keyed by
+	 * canonical name (cache.h), so a new server list finds the servers
+	 * it keeps as they were and starts the new ones closed.  Its size
+	 * does not change: a new cache.near_bytes needs a restart. */
+	if (next->cache_near_bytes != m->conf->cache_near_bytes)
+		log_msg(LOG_WARN, "event=reload_partial key=cache.near_bytes "
+		    "result=\"takes effect at the next restart\"");
 	log_set_level((enum log_level)log_level_parse(next->log_level));
 	m->conf = next;
 	m->generation++;
@@ -559,7 +530,7 @@ master_run(const struct conf *conf, const char *conf_path)
 		goto out;
 	}
 	if ((m->metrics = app_metrics_create()) == NULL ||
-	    (m->shared = cache_shared_create()) == NULL) {
+	    (m->shared = cache_shared_create(conf)) == NULL) {
 		log_msg(LOG_ERROR, "event=shm_failed error=\"%s\"",
 		    strerror(errno));
 		goto out;

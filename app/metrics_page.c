@@ -29,6 +29,35 @@ counter(struct buf *b, const char *name, const char *help, uint64_t v)
 	    name, help, name, name, v);
 }
 
+/* The poller's lag, the server list and its agreement with live peers. */
+static void
+cache_gauges(struct app *app, struct buf *b)
+{
+	struct cache_shared *sh = app->cache_shared;
+	uint64_t applied = __atomic_load_n(&sh->sync_applied_ms,
+	    __ATOMIC_RELAXED), now = util_monotonic_us() / 1000;
+
+	buf_printf(b, "# HELP catalog_cache_sync_lag_seconds Age of the last "
+	    "complete poll of the invalidation log (-1: none yet).\n"
+	    "# TYPE catalog_cache_sync_lag_seconds gauge\n"
+	    "catalog_cache_sync_lag_seconds %.3f\n", applied == 0 ? -1.0 :
+	    (double)(now > applied ? now - applied : 0) / 1000.0);
+	buf_printf(b, "# HELP catalog_cache_servers_mismatch_hosts Live hosts "
+	    "whose cache.servers list differs from this host's.\n"
+	    "# TYPE catalog_cache_servers_mismatch_hosts gauge\n"
+	    "catalog_cache_servers_mismatch_hosts %" PRIu64 "\n",
+	    __atomic_load_n(&sh->list_mismatch, __ATOMIC_RELAXED));
+	buf_printf(b, "# HELP catalog_cache_servers_info This host's canonical "
+	    "cache.servers list and its hash.\n"
+	    "# TYPE catalog_cache_servers_info gauge\n"
+	    "catalog_cache_servers_info{hash=\"%s\",servers=\"%s\"} 1\n",
+	    app->cache.list_hash, app->cache.list);
+	buf_printf(b, "# HELP catalog_cache_near_bytes Size of this host's "
+	    "near cache (cache.near_bytes as mapped at start).\n"
+	    "# TYPE catalog_cache_near_bytes gauge\n"
+	    "catalog_cache_near_bytes %zu\n", sh->near_bytes);
+}
+
 static void
 queue_gauges(struct app *app, struct buf *b)
 {
@@ -90,6 +119,25 @@ metrics_page(struct app *app, struct request *req, struct response *res,
 	counter(b, "catalog_cache_oversized_total",
 	    "Answers served uncached: larger than cache.item_size_max.",
 	    metrics_get(&m->core.cache_oversized));
+	counter(b, "catalog_cache_near_hits_total",
+	    "Cache hits answered from this host's memory (no round trip).",
+	    metrics_get(&m->core.cache_near_hits));
+	counter(b, "catalog_cache_sync_rows_total",
+	    "Invalidation log rows this host's poller applied.",
+	    metrics_get(&m->core.cache_sync_rows));
+	counter(b, "catalog_cache_sync_errors_total",
+	    "Polls of the invalidation log that failed.",
+	    metrics_get(&m->core.cache_sync_errors));
+	counter(b, "catalog_cache_sync_gaps_abandoned_total",
+	    "Log ids given up after waiting for their commit (TTL applies).",
+	    metrics_get(&m->core.cache_sync_gaps_abandoned));
+	counter(b, "catalog_cache_redeliveries_total",
+	    "Namespaces redelivered to a server before its breaker closed.",
+	    metrics_get(&m->core.cache_redeliveries));
+	counter(b, "catalog_cache_flushes_total",
+	    "Servers flushed: too many invalidations to redeliver.",
+	    metrics_get(&m->core.cache_flushes));
+	cache_gauges(app, b);
 	counter(b, "catalog_db_errors_total", "Database errors.",
 	    metrics_get(&m->core.db_errors));
 	counter(b, "catalog_worker_restarts_total",

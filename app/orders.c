@@ -31,9 +31,10 @@
  * (idempotency.h).  A COMMIT whose answer was lost is a 503 after the
  * invalidation (it may have happened; the key, if any, replays the 201).
  *
- * Invalidation after commit and before the answer (catalog.h): g:p:<id>
- * for each product, g:c:<slug> for each of their categories, and g:all
- * (stock shows in every list).
+ * Invalidation (catalog.h, cache.h): g:p:<id> for each product,
+ * g:c:<slug> for each of their categories, and g:all (stock shows in every
+ * list), logged in the order's transaction and delivered after commit and
+ * before the answer.
  */
 #include "config.h"
 
@@ -300,10 +301,41 @@ struct order_tx {
 	struct order	*o;
 	struct idem	*idem;
 	struct buf	*body;
+	struct cache_invalidation inv;
 };
 
+/* The namespaces the order touched (g:p:<id> of each product, g:c:<slug>
+ * of each of their categories, g:all), logged as the transaction's last
+ * statement (cache.h, THE LOG). */
+static int
+orders_log(struct db *db, const struct order *o, struct cache_invalidation *inv)
+{
+	char ns[ORDER_NS_MAX];
+	size_t i;
+
+	inv->n = 0;
+	inv->log_id = 0;
+	for (i = 0; i < o->nlines; i++)
+		if (catalog_ns_product((uint64_t)o->lines[i].product_id, ns,
+		    sizeof(ns)) == 0)
+			(void)cache_invalidation_add(inv, ns);
+	for (i = 0; i < o->nslugs; i++)
+		if (catalog_ns_category(o->slugs[i], ns, sizeof(ns)) == 0)
+			(void)cache_invalidation_add(inv, ns);
+	(void)cache_invalidation_add(inv, CATALOG_NS_ALL);
+	return cache_log_record(db, inv);
+}
+
+/* After COMMIT, or a COMMIT whose answer was lost: deliver it. */
+static void
+orders_invalidate(struct app *app, const struct order_tx *t)
+{
+	if (t->inv.log_id != 0)
+		cache_bump(&app->cache, &t->inv);
+}
+
 /* The whole unit: the order, then its recorded answer (the 201 body, left
- * in t->body). */
+ * in t->body), then the namespaces it touched, logged. */
 static int
 orders_tx(struct db *db, void *arg)
 {
@@ -319,7 +351,7 @@ orders_tx(struct db *db, void *arg)
 	if ((rc = idem_record(t->app, t->idem, 201, t->body,
 	    t->o->id)) != DB_OK)
 		return rc == IDEM_TAKEN ? ORDER_KEY_TAKEN : rc;
-	return DB_OK;
+	return orders_log(db, t->o, &t->inv);
 }
 
 /* The answer to a refusal of the order transaction. */
@@ -345,26 +377,6 @@ orders_refuse(struct response *res, const struct order *o, int rc)
 	}
 }
 
-static void
-orders_invalidate(struct app *app, const struct order *o)
-{
-	char ns[ORDER_ITEMS_MAX * 2 + 1][ORDER_NS_MAX];
-	const char *list[ORDER_ITEMS_MAX * 2 + 1];
-	size_t i, n = 0;
-
-	for (i = 0; i < o->nlines; i++)
-		if (catalog_ns_product((uint64_t)o->lines[i].product_id,
-		    ns[n], sizeof(ns[n])) == 0)
-			n++;
-	for (i = 0; i < o->nslugs; i++)
-		if (catalog_ns_category(o->slugs[i], ns[n], sizeof(ns[n])) == 0)
-			n++;
-	snprintf(ns[n++], sizeof(ns[0]), "%s", CATALOG_NS_ALL);
-	for (i = 0; i < n; i++)
-		list[i] = ns[i];
-	cache_bump(&app->cache, list, n);
-}
-
 /* After a refusal: the same key answers the same refusal. */
 static void
 orders_record_refusal(struct app *app, struct idem *idem,
@@ -385,7 +397,7 @@ orders_create(struct app *app, struct request *req, struct response *res,
 	json_object *obj = NULL;
 	struct order *o = NULL;
 	struct idem idem;
-	struct order_tx tx;
+	struct order_tx *tx = NULL;
 	int status, rc;
 
 	memset(&idem, 0, sizeof(idem));
@@ -405,14 +417,20 @@ orders_create(struct app *app, struct request *req, struct response *res,
 	}
 	if (idem_claim(app, &idem, res) == IDEM_ANSWERED)
 		goto done;
-	tx.app = app;
-	tx.o = o;
-	tx.idem = &idem;
-	tx.body = &res->body;
-	switch ((rc = db_tx(&app->db, "order", orders_tx, &tx))) {
+	/* on the heap: the namespace list is 12 KiB */
+	if ((tx = calloc(1, sizeof(*tx))) == NULL) {
+		idem_release(app, &idem);
+		http_problem(res, 503, "service unavailable, try again");
+		goto done;
+	}
+	tx->app = app;
+	tx->o = o;
+	tx->idem = &idem;
+	tx->body = &res->body;
+	switch ((rc = db_tx(&app->db, "order", orders_tx, tx))) {
 	case DB_OK:
 		metrics_add(&app->metrics->orders_created, 1);
-		orders_invalidate(app, o);
+		orders_invalidate(app, tx);
 		res->status = 201;
 		res->content_type = "application/json";
 		snprintf(location, sizeof(location), "/api/orders/%" PRIu64,
@@ -434,13 +452,14 @@ orders_create(struct app *app, struct request *req, struct response *res,
 		 * invalidation must not be lost with it (the key, if any,
 		 * replays the 201) */
 		if (rc == DB_EUNKNOWN)
-			orders_invalidate(app, o);
+			orders_invalidate(app, tx);
 		idem_release(app, &idem);
 		http_problem(res, 503, "database unavailable, try again");
 		break;
 	}
 done:
 	idem_finish(app, &idem);	/* after the answer is recorded */
+	free(tx);
 	free(o);
 	json_object_put(obj);
 }

@@ -75,6 +75,7 @@
 
 #include "app.h"
 #include "app_sql.h"
+#include "cache_sync.h"
 #include "fcgi.h"
 #include "log.h"
 #include "master.h"
@@ -576,6 +577,7 @@ worker_main(const struct conf *conf, int listen_fd, unsigned index,
 	struct worker w;
 	struct conn *c;
 	struct timespec tick = { 1, 0 };
+	struct cache_sync *sync = NULL;
 	sigset_t set;
 	unsigned i, started = 0;
 	int sig, rc = 1;
@@ -623,6 +625,8 @@ worker_main(const struct conf *conf, int listen_fd, unsigned index,
 		}
 		started++;
 	}
+	/* the host's invalidation poller; one worker's works (cache_sync.h) */
+	sync = cache_sync_start(conf, shared, &metrics->core);
 	log_msg(LOG_DEBUG, "event=worker_ready worker=%u pid=%d threads=%u",
 	    index, (int)getpid(), w.nthreads);
 	sigdelset(&set, SIGHUP);
@@ -637,6 +641,8 @@ worker_main(const struct conf *conf, int listen_fd, unsigned index,
 		log_msg(LOG_WARN, "event=drain_timeout worker=%u connections=%u",
 		    index, worker_open_conns(&w));
 stop:
+	/* after the drain: requests it served still read this host's memory */
+	cache_sync_stop(sync);
 	if (worker_stop_threads(&w, started)) {
 		log_msg(LOG_WARN, "event=drain_timeout worker=%u busy=1", index);
 		_exit(rc);	/* a thread is still busy: do not free under it */

@@ -70,6 +70,8 @@ static const struct conf_key conf_keys[] = {
 	U("cache.timeout_ms",	cache_timeout_ms,	1, 10000),
 	U("cache.retry_seconds", cache_retry_seconds,	1, 3600),
 	U("cache.item_size_max", cache_item_size_max,	1024, 1073741824),
+	U("cache.sync_interval_ms", cache_sync_interval_ms, 10, 1000),
+	U("cache.near_bytes",	cache_near_bytes,	0, 1073741824),
 	S("http.admin_token",	http_admin_token,	conf_check_token),
 	S("app.listen",		app_listen,		conf_check_listen),
 	U("app.workers",	app_workers,		1, 256),
@@ -120,6 +122,8 @@ conf_defaults(struct conf *c)
 	c->cache_timeout_ms = 100;
 	c->cache_item_size_max = 1048576;
 	c->cache_retry_seconds = 2;
+	c->cache_sync_interval_ms = 100;
+	c->cache_near_bytes = 16777216;
 	util_strlcpy(c->app_listen, "/run/catalog/app.sock",
 	    sizeof(c->app_listen));
 	c->app_workers = 4;
@@ -460,6 +464,9 @@ conf_check_all(const char *name, struct conf *c, const unsigned *seen,
 	if (c->db_socket[0] == '\0' && c->db_host[0] == '\0')
 		util_strlcpy(c->db_socket, "/run/mysqld/mysqld.sock",
 		    sizeof(c->db_socket));
+	if (c->cache_near_bytes != 0 && c->cache_near_bytes < 1048576)
+		return conf_error(err, errsize, name, 0, "cache.near_bytes",
+		    "must be 0 (off) or at least 1048576");
 	if (c->runner_backoff_base_ms > c->runner_backoff_cap_ms)
 		return conf_error(err, errsize, name, 0,
 		    "runner.backoff_base_ms",

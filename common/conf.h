@@ -46,6 +46,8 @@ struct conf {
 	unsigned	cache_timeout_ms;	/* per memcached call */
 	unsigned	cache_retry_seconds;	/* circuit breaker open time */
 	unsigned	cache_item_size_max;	/* memcached's -I */
+	unsigned	cache_sync_interval_ms;	/* invalidation log poll */
+	unsigned	cache_near_bytes;	/* host memory cache, 0 = off */
 
 	/* http */
 	char		http_admin_token[256];

@@ -36,6 +36,7 @@
 _Static_assert(QUEUE_LEASE_CHUNK == 50, "STMT_QUEUE_LEASE has 5 x Q10 ids");
 _Static_assert(QUEUE_DEAD_LIST_MAX == 1000, "LIMIT 1001 below");
 _Static_assert(QUEUE_SHOW_MAX == 1048576, "LEFT(..., 1048576) below");
+_Static_assert(CACHE_LOG_IDS == 16, "STMT_CACHE_LOG_IDS has 16 ids");
 
 const char *const core_sql[STMT_CORE__MAX] = {
 	/* innodb_lock_wait_timeout below the client's read timeout (db.c) */
@@ -135,4 +136,36 @@ const char *const core_sql[STMT_CORE__MAX] = {
 	    "DELETE FROM jobs WHERE status = 'done'"
 	    " AND updated_at < NOW(6) - INTERVAL ? DAY"
 	    " LIMIT " CORE_STR(QUEUE_PRUNE_BATCH),
+	/* the write's last statement before COMMIT (cache.h, THE LOG) */
+	[STMT_CACHE_LOG_INSERT] =
+	    "INSERT INTO cache_invalidations (namespaces) VALUES (?)",
+	/* the poller: rows past the highest seen, by primary key */
+	[STMT_CACHE_LOG_AFTER] =
+	    "SELECT id, namespaces FROM cache_invalidations WHERE id > ?"
+	    " ORDER BY id LIMIT " CORE_STR(CACHE_LOG_PAGE),
+	/* ids missing below it (a transaction not yet committed), padded by
+	 * repeating one */
+	[STMT_CACHE_LOG_IDS] =
+	    "SELECT id, namespaces FROM cache_invalidations WHERE id IN ("
+	    "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[STMT_CACHE_LOG_MAX] =
+	    "SELECT COALESCE(MAX(id), 0) FROM cache_invalidations",
+	/* rows older than every value they could invalidate (by
+	 * cache_invalidations_created) */
+	[STMT_CACHE_LOG_PRUNE] =
+	    "DELETE FROM cache_invalidations"
+	    " WHERE created_at < NOW(6) - INTERVAL ? SECOND"
+	    " LIMIT " CORE_STR(CACHE_LOG_PRUNE_BATCH),
+	[STMT_CACHE_HOST_GET] =
+	    "SELECT applied_id, servers_hash FROM cache_hosts WHERE host = ?",
+	[STMT_CACHE_HOST_PUT] =
+	    "INSERT INTO cache_hosts (host, servers_hash, servers, applied_id,"
+	    " updated_at) VALUES (?, ?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE"
+	    " servers_hash = VALUES(servers_hash), servers = VALUES(servers),"
+	    " applied_id = VALUES(applied_id), updated_at = NOW(6)",
+	/* live hosts, and how many of them name another server list */
+	[STMT_CACHE_HOSTS_LIVE] =
+	    "SELECT COUNT(*), COALESCE(SUM(servers_hash <> ?), 0)"
+	    " FROM cache_hosts WHERE updated_at > NOW(6) - INTERVAL "
+	    CORE_STR(CACHE_HOSTS_LIVE_SECONDS) " SECOND",
 };

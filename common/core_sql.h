@@ -1,6 +1,7 @@
 /*
  * core_sql.h: the statements of the shared core (the session setting db.c
- * makes on every link, and the job queue's: queue.c), numbered
+ * makes on every link, the job queue's: queue.c, and the
+ * cache's invalidation log: cache.c, cache_sync.c), numbered
  * 0..STMT_CORE__MAX-1.  A program's own statements are numbered on from
  * STMT_CORE__MAX (db.h).  The texts are in core_sql.c, each beside a note
  * of the index it uses.
@@ -35,6 +36,16 @@ enum core_stmt {
 	STMT_QUEUE_REPLAY_ALL_JOBS,
 	STMT_QUEUE_REPLAY_ALL_LETTERS,
 	STMT_QUEUE_PRUNE,
+	/* the cache's invalidation log and host table (cache.c,
+	 * cache_sync.c) */
+	STMT_CACHE_LOG_INSERT,
+	STMT_CACHE_LOG_AFTER,
+	STMT_CACHE_LOG_IDS,
+	STMT_CACHE_LOG_MAX,
+	STMT_CACHE_LOG_PRUNE,
+	STMT_CACHE_HOST_GET,
+	STMT_CACHE_HOST_PUT,
+	STMT_CACHE_HOSTS_LIVE,
 	STMT_CORE__MAX
 };
 
@@ -46,6 +57,10 @@ enum core_stmt {
 #define QUEUE_SHOW_MAX		(1024 * 1024)	/* characters of payload and
 						   error STMT_QUEUE_DEAD_SHOW
 						   reads */
+#define CACHE_LOG_PAGE		500	/* rows a STMT_CACHE_LOG_AFTER reads */
+#define CACHE_LOG_IDS		16	/* ids in STMT_CACHE_LOG_IDS */
+#define CACHE_LOG_PRUNE_BATCH	1000	/* rows a STMT_CACHE_LOG_PRUNE deletes */
+#define CACHE_HOSTS_LIVE_SECONDS 10	/* a host row this recent is live */
 
 extern const char *const core_sql[STMT_CORE__MAX];
 

@@ -36,6 +36,12 @@ struct metrics {
 	uint64_t	cache_invalidations;
 	uint64_t	cache_invalidation_failures;
 	uint64_t	cache_oversized;	/* answers too big to cache */
+	uint64_t	cache_near_hits;	/* hits from host memory */
+	uint64_t	cache_sync_rows;	/* log rows applied */
+	uint64_t	cache_sync_errors;	/* polls that failed */
+	uint64_t	cache_sync_gaps_abandoned;
+	uint64_t	cache_redeliveries;	/* namespaces a probe redelivered */
+	uint64_t	cache_flushes;		/* servers flushed by a probe */
 	uint64_t	db_errors;
 };
 

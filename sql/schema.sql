@@ -132,3 +132,31 @@ CREATE TABLE IF NOT EXISTS dead_letter_jobs (
   KEY dead_letter_jobs_job (job_id),
   KEY dead_letter_jobs_open (replayed_at, failed_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The cache's invalidation log (common/cache.h, THE LOG).  Every write
+-- inserts one row, the namespaces it touched separated by spaces, as the
+-- last statement of its own transaction; each app host's poller applies
+-- the rows it has not yet applied (by id: ids commit out of order, so it
+-- asks again for ids missing below the highest it saw) and prunes rows
+-- older than cache.ttl_seconds + its grace + a minute.
+CREATE TABLE IF NOT EXISTS cache_invalidations (
+  id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  namespaces  TEXT         NOT NULL,
+  created_at  DATETIME(6)  NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  PRIMARY KEY (id),
+  -- prune: WHERE created_at < ?
+  KEY cache_invalidations_created (created_at)
+) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin;
+
+-- One row per app host (host name and app.listen): where its poller is in
+-- the log (a restarted host resumes there) and the hash of its canonical
+-- cache.servers list, so a host whose list differs from its live peers'
+-- (updated in the last 10 s) is visible in /healthz and /metrics.
+CREATE TABLE IF NOT EXISTS cache_hosts (
+  host          VARCHAR(255)    NOT NULL,
+  servers_hash  CHAR(16)        NOT NULL,
+  servers       VARCHAR(2048)   NOT NULL,
+  applied_id    BIGINT UNSIGNED NOT NULL,
+  updated_at    DATETIME(6)     NOT NULL,
+  PRIMARY KEY (host)
+) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin;

@@ -86,7 +86,8 @@ fuzz_init(void)
 	    "%s", FUZZ_ADMIN_TOKEN);
 	fuzz_app.conf = &fuzz_conf;
 	fuzz_app.metrics = calloc(1, sizeof(*fuzz_app.metrics));
-	fuzz_app.cache_shared = cache_shared_create();
+	fuzz_conf.cache_near_bytes = 1048576;
+	fuzz_app.cache_shared = cache_shared_create(&fuzz_conf);
 	check(fuzz_app.metrics != NULL && fuzz_app.cache_shared != NULL,
 	    "init: memory");
 	db_init(&fuzz_app.db, &fuzz_conf, &app_statements);
