@@ -135,8 +135,9 @@ admin_log(struct db *db, struct cache_invalidation *inv, uint64_t id,
 
 /* After COMMIT, or a COMMIT whose answer was lost: deliver, then answer. */
 static void
-admin_invalidate(struct app *app, int rc, const struct cache_invalidation *inv)
+admin_invalidate(struct app *app, int rc, struct cache_invalidation *inv)
 {
+	inv->committed = rc == DB_OK;
 	if ((rc == DB_OK || rc == DB_EUNKNOWN) && inv->log_id != 0)
 		cache_bump(&app->cache, inv);
 }

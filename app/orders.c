@@ -328,8 +328,9 @@ orders_log(struct db *db, const struct order *o, struct cache_invalidation *inv)
 
 /* After COMMIT, or a COMMIT whose answer was lost: deliver it. */
 static void
-orders_invalidate(struct app *app, const struct order_tx *t)
+orders_invalidate(struct app *app, struct order_tx *t, int rc)
 {
+	t->inv.committed = rc == DB_OK;
 	if (t->inv.log_id != 0)
 		cache_bump(&app->cache, &t->inv);
 }
@@ -430,7 +431,7 @@ orders_create(struct app *app, struct request *req, struct response *res,
 	switch ((rc = db_tx(&app->db, "order", orders_tx, tx))) {
 	case DB_OK:
 		metrics_add(&app->metrics->orders_created, 1);
-		orders_invalidate(app, tx);
+		orders_invalidate(app, tx, rc);
 		res->status = 201;
 		res->content_type = "application/json";
 		snprintf(location, sizeof(location), "/api/orders/%" PRIu64,
@@ -452,7 +453,7 @@ orders_create(struct app *app, struct request *req, struct response *res,
 		 * invalidation must not be lost with it (the key, if any,
 		 * replays the 201) */
 		if (rc == DB_EUNKNOWN)
-			orders_invalidate(app, tx);
+			orders_invalidate(app, tx, rc);
 		idem_release(app, &idem);
 		http_problem(res, 503, "database unavailable, try again");
 		break;

@@ -604,6 +604,7 @@ cache_deliver(struct cache *c, const char *ns, uint64_t log_id)
 			goto lost;
 		/* a prober took the marks meanwhile: deliver it ourselves */
 	}
+	cache_refresh(c, i);
 	if ((rc = cache_incr(c->mc, ns)) == MEMCACHED_SUCCESS)
 		return 0;
 	cache_mark_undelivered(c, i, log_id);
@@ -628,6 +629,10 @@ cache_bump(struct cache *c, const struct cache_invalidation *inv)
 	/* after memcached (cache.h, ORDER ARGUMENT) */
 	for (k = 0; k < inv->n; k++)
 		cache_near_bump(c->shared, inv->ns[k]);
+	/* this host's poller need not move them a second time */
+	if (ret == 0 && inv->log_id != 0 && inv->committed)
+		__atomic_store_n(&c->shared->delivered[inv->log_id %
+		    CACHE_DELIVERED], inv->log_id, __ATOMIC_SEQ_CST);
 	if (ret != 0)
 		log_msg(LOG_WARN, "event=cache_bump_deferred log_id=%" PRIu64
 		    " namespaces=%zu", inv->log_id, inv->n);

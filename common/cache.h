@@ -34,7 +34,8 @@
  * (cache_log_record), so the invalidation commits, or not, with the data.
  * After COMMIT, and after a COMMIT whose answer was lost, the writer
  * delivers it itself (cache_bump): one incr per namespace on its server,
- * then one increment per namespace of this host's near-cache tag.  Every
+ * then one increment per namespace of this host's near-cache tag (and
+ * notes the id, so this host's poller does not move them again).  Every
  * host runs one poller (a thread in each worker process; one of them holds
  * a lease in shared memory) that every cache.sync_interval_ms reads the
  * rows it has not applied and applies them the same way: memcached first,
@@ -133,6 +134,8 @@
 #define CACHE_SYNC_LAG_FACTOR	5	/* the bound, in intervals */
 #define CACHE_GAP_GIVE_UP_MS	60000
 #define CACHE_REDELIVER_MAX	4096	/* namespaces, else flush */
+#define CACHE_DELIVERED		1024	/* log ids this host's writers
+					   delivered whole, remembered */
 
 struct cache_near;
 
@@ -160,6 +163,7 @@ struct cache_shared {
 	uint64_t	list_mismatch;	/* live hosts with another list */
 	uint64_t	list_hosts;	/* live hosts seen */
 	char		list_hash[17];
+	uint64_t	delivered[CACHE_DELIVERED];	/* by id % size */
 	/* near cache: tags, epoch and the entry region */
 	uint64_t	near_epoch;
 	size_t		near_bytes;
@@ -221,6 +225,8 @@ struct cache_invalidation {
 	char		ns[CACHE_INVALIDATION_MAX][CACHE_NS_MAX];
 	size_t		n;
 	uint64_t	log_id;		/* 0 until recorded */
+	int		committed;	/* COMMIT answered OK (not merely
+					   sent): the poller may skip it */
 };
 
 /* Maps the host-wide block and the near cache (conf->cache_near_bytes).

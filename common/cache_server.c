@@ -350,20 +350,26 @@ cache_mark_undelivered(struct cache *c, uint32_t i, uint64_t log_id)
 			break;
 }
 
-int
-cache_usable(struct cache *c, uint32_t i)
+void
+cache_refresh(struct cache *c, uint32_t i)
 {
-	struct cache_server_state *st = cache_state(c, i);
-	uint64_t epoch;
+	uint64_t epoch = __atomic_load_n(&cache_state(c, i)->epoch,
+	    __ATOMIC_SEQ_CST);
 
-	if (__atomic_load_n(&st->breaker, __ATOMIC_SEQ_CST) != 0)
-		return 0;
-	epoch = __atomic_load_n(&st->epoch, __ATOMIC_SEQ_CST);
 	if (epoch != c->seen_epoch[i]) {
-		/* connections from before the outage may be half-read */
+		/* connections from before the outage may be half-read, or
+		 * lead to a server that restarted since */
 		memcached_quit(c->mc);
 		c->seen_epoch[i] = epoch;
 	}
+}
+
+int
+cache_usable(struct cache *c, uint32_t i)
+{
+	if (__atomic_load_n(&cache_state(c, i)->breaker, __ATOMIC_SEQ_CST) != 0)
+		return 0;
+	cache_refresh(c, i);
 	return 1;
 }
 

@@ -20,6 +20,9 @@ uint64_t cache_clock_ms(void);
 uint32_t cache_server_of(struct cache *c, const char *ns, size_t len);
 /* The shared state of c's server i. */
 struct cache_server_state *cache_state(struct cache *c, uint32_t i);
+/* Drops this handle's connections when server i's breaker closed since
+ * they were made. */
+void cache_refresh(struct cache *c, uint32_t i);
 /* 1 when server i may be read now (breaker closed). */
 int cache_usable(struct cache *c, uint32_t i);
 /* Counts an error and opens server i's breaker host-wide. */

@@ -198,9 +198,12 @@ sync_apply(struct cache_sync *s, unsigned stmt, struct db_val *args,
 				*high = id;
 		}
 		sync_gap_remove(s, id);
+		n++;
+		if (__atomic_load_n(&s->shared->delivered[id % CACHE_DELIVERED],
+		    __ATOMIC_SEQ_CST) == id)
+			continue;	/* this host's writer delivered it whole */
 		s->text[cols[1].len] = '\0';
 		sync_add_row(s, s->text, first);
-		n++;
 	}
 	db_done(cur);
 	if (rc != 0)

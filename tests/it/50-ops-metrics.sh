@@ -40,7 +40,7 @@ t_ops_promtool() {
 	    catalog_http_request_duration_seconds_bucket \
 	    catalog_cache_stampede_waits_total catalog_jobs \
 	    catalog_jobs_oldest_due_age_seconds catalog_dead_letters; do
-		printf '%s\n' "$BODY" | grep -q "^$m[{ ]" || fail "no $m"
+		grep -q "^$m[{ ]" <<<"$BODY" || fail "no $m"
 	done
 	out=$(printf '%s\n' "$BODY" | promtool check metrics 2>&1) ||
 	    fail "promtool check metrics: $out"
