@@ -14,25 +14,62 @@
 #define NEAR_TAKEN_STALE_MS 1000
 
 struct near_entry {
-	uint32_t	seq;		/* odd while written */
-	uint32_t	key_len;
+	uint32_t	seq;		/* odd while written; its own word */
+	uint32_t	unused;
 	uint64_t	key_hash;
+	uint32_t	key_len;
+	uint32_t	body_len;
 	uint64_t	tag;
 	uint64_t	epoch;
 	uint64_t	soft_ms;
 	uint64_t	taken_ms;	/* when a writer took it */
-	uint32_t	body_len;
-	uint32_t	pad;
 	char		etag[CACHE_ETAG_MAX];
 	char		key[NEAR_KEY_MAX];
 	/* body follows, up to the class size */
 };
+
+/*
+ * The data inside a seqlock is read while a writer may be changing it (the
+ * sequence check throws such a copy away): every word is copied with a
+ * relaxed atomic load or store, so that race is defined behaviour (C11)
+ * and ThreadSanitizer sees the protocol it is.  On x86-64 these are plain
+ * moves.
+ */
+static void
+near_copy_out(void *dst, const void *src, size_t n)
+{
+	const uint64_t *s = src;
+	uint64_t *d = dst;
+	size_t i;
+
+	for (i = 0; i < (n + 7) / 8; i++)
+		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+static void
+near_copy_in(void *dst, const void *src, size_t n)
+{
+	uint64_t *d = dst, w;
+	const unsigned char *s = src;
+	size_t i;
+
+	for (i = 0; i < n / 8; i++) {
+		memcpy(&w, s + i * 8, 8);
+		__atomic_store_n(&d[i], w, __ATOMIC_RELAXED);
+	}
+	if (n % 8 != 0) {
+		w = 0;
+		memcpy(&w, s + i * 8, n % 8);
+		__atomic_store_n(&d[i], w, __ATOMIC_RELAXED);
+	}
+}
 
 static const size_t near_class_size[CACHE_NEAR_CLASSES] = {
 	1024, 4096, 16384, 65536
 };
 
 _Static_assert(sizeof(struct near_entry) < 1024, "class 0 holds no body");
+_Static_assert(sizeof(struct near_entry) % 8 == 0, "copied by words");
 
 struct near_class {
 	unsigned char	*base;
@@ -106,14 +143,17 @@ near_read(const struct near_class *cl, struct near_entry *e, const char *key,
 	s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
 	if ((s1 & 1) || __atomic_load_n(&e->key_hash, __ATOMIC_RELAXED) != h)
 		return 0;
-	memcpy(hdr, e, sizeof(*hdr));
+	/* every word but the sequence's */
+	memset(hdr, 0, sizeof(*hdr));
+	near_copy_out((uint64_t *)(void *)hdr + 1, (const uint64_t *)(void *)e +
+	    1, sizeof(*hdr) - 8);
 	if (hdr->key_hash != h || hdr->key_len != klen || hdr->tag != tag ||
 	    hdr->epoch != epoch || hdr->body_len > cap ||
 	    memcmp(hdr->key, key, klen) != 0)
 		return 0;
-	if ((copy = malloc((size_t)hdr->body_len + 1)) == NULL)
+	if ((copy = malloc((size_t)hdr->body_len + 8)) == NULL)
 		return 0;
-	memcpy(copy, (const char *)(e + 1), hdr->body_len);
+	near_copy_out(copy, e + 1, hdr->body_len);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	s2 = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
 	if (s1 != s2) {
@@ -195,7 +235,7 @@ cache_near_put(struct cache_shared *s, const char *key, uint64_t tag,
 {
 	size_t klen = strlen(key);
 	uint64_t h = near_hash(key, klen), now = cache_clock_ms();
-	struct near_entry *e, *a, *b;
+	struct near_entry *e, *a, *b, hdr;
 	struct near_class cl;
 	uint32_t seq;
 	int k;
@@ -220,14 +260,21 @@ cache_near_put(struct cache_shared *s, const char *key, uint64_t tag,
 		    __atomic_load_n(&b->taken_ms, __ATOMIC_RELAXED) ? a : b;
 	if (!near_take(e, now, &seq))
 		return;
-	e->key_len = (uint32_t)klen;
-	e->key_hash = h;
-	e->tag = tag;
-	e->epoch = epoch;
-	e->soft_ms = soft_ms;
-	e->body_len = (uint32_t)len;
-	memcpy(e->etag, etag, CACHE_ETAG_MAX);
-	memcpy(e->key, key, klen);
-	memcpy((char *)(e + 1), body, len);
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.seq = seq;
+	hdr.key_len = (uint32_t)klen;
+	hdr.key_hash = h;
+	hdr.tag = tag;
+	hdr.epoch = epoch;
+	hdr.soft_ms = soft_ms;
+	hdr.taken_ms = now;
+	hdr.body_len = (uint32_t)len;
+	memcpy(hdr.etag, etag, CACHE_ETAG_MAX);
+	memcpy(hdr.key, key, klen);
+	/* the first word (the sequence) is ours already; the rest goes in
+	 * word by word, then the even sequence publishes it */
+	near_copy_in((uint64_t *)(void *)e + 1, (uint64_t *)(void *)&hdr + 1,
+	    sizeof(hdr) - 8);
+	near_copy_in(e + 1, body, len);
 	__atomic_store_n(&e->seq, seq + 1, __ATOMIC_RELEASE);
 }

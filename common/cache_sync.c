@@ -50,7 +50,7 @@ struct cache_sync {
 	struct db		 db;
 	pthread_t		 tid;
 	int			 running;
-	volatile int		 stop;
+	int			 stop;		/* atomic */
 	uint64_t		 token;
 	int			 leader;
 	int			 rebuild;	/* gaps unknown: new holder */
@@ -463,7 +463,8 @@ cache_sync_round(struct cache_sync *s)
 		if ((n = sync_apply(s, STMT_CACHE_LOG_AFTER, &arg, 1, &high,
 		    t0)) < 0)
 			goto fail;
-	} while (n == CACHE_LOG_PAGE && !s->stop);
+	} while (n == CACHE_LOG_PAGE &&
+	    !__atomic_load_n(&s->stop, __ATOMIC_RELAXED));
 	for (i = 0; i < s->ngaps;) {
 		if (t0 - s->gaps[i].since_ms > CACHE_GAP_GIVE_UP_MS) {
 			log_msg(LOG_WARN, "event=cache_sync_gap_abandoned id=%"
@@ -495,7 +496,7 @@ sync_main(void *arg)
 	uint64_t ms = s->conf->cache_sync_interval_ms;
 
 	mysql_thread_init();
-	while (!s->stop) {
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
 		struct timespec ts = { (time_t)(ms / 1000),
 		    (long)(ms % 1000) * 1000000 };
 
@@ -585,7 +586,7 @@ cache_sync_stop(struct cache_sync *s)
 {
 	if (s == NULL)
 		return;
-	s->stop = 1;
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
 	if (s->running)
 		pthread_join(s->tid, NULL);
 	cache_sync_free(s);
