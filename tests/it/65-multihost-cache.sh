@@ -205,6 +205,8 @@ mh_kill_wait() {	# mh_kill_wait PIDFILE: TERM, then wait (<= 10 s)
 mh_cleanup() {
 	local i
 	mh_heal
+	mh_kill_wait "$MH_DIR/watch.a.pid"
+	mh_kill_wait "$MH_DIR/watch.b.pid"
 	for i in 1 2 3; do mh_kill_wait "$MH_DIR/runner$i.pid"; done
 	mh_host_stop a
 	mh_host_stop b
@@ -244,46 +246,68 @@ mh_read() {
 	fi
 }
 
-# mh_watch HOST PRICE: reads HOST back to back in the background, from
-# before the write until it shows PRICE (at most 8 s), one line per read:
-# "start_ms end_ms fresh|stale|error".
-mh_watch() {
-	local f="$MH_DIR/watch.$1" r t0 t1 after end=$(( $(fl_now_ms) + 8000 ))
-	: >"$f"
-	(
-		while [ "$(fl_now_ms)" -lt "$end" ]; do
-			after=0
-			[ -e "$MH_DIR/watch.written" ] && after=1
-			t0=$(fl_now_ms)
-			r=$(mh_read "$1" "$2")
-			t1=$(fl_now_ms)
-			echo "$t0 $t1 $r" >>"$f"
-			[ "$r" = fresh ] && [ $after = 1 ] && break
-		done
-	) </dev/null >/dev/null 2>&1 &
-	echo $! >"$f.pid"
+# mh_watch_start HOST: a watcher reading HOST back to back (every ~5 ms)
+# from the setup to the cleanup: one python3 process with a kept-alive
+# HTTP connection, so a read costs a millisecond or two, not a fork.  One
+# line per read in $MH_DIR/watch.HOST: "start_ms end_ms product_price
+# list_price" (the price of P on its page and in its category list; "-"
+# for an error).
+mh_watch_start() {
+	local port=$MH_PA
+	[ "$1" = b ] && port=$MH_PB
+	python3 - "$port" "$MH_P" "$MH_CAT" "$MH_DIR/watch.$1" \
+	    </dev/null >/dev/null 2>&1 <<'PY' &
+import http.client, re, sys, time
+port, pid, cat, out = sys.argv[1:5]
+urls = ["/api/products/%s" % pid, "/api/products?category=%s&per_page=100" % cat]
+pat = re.compile(r'\{"id":%s,[^}]*"price_cents":(\d+),' % pid)
+now = lambda: int(time.time() * 1000)
+conn = None
+with open(out, "a") as f:
+    while True:
+        t0 = now()
+        seen = []
+        for u in urls:
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
+                conn.request("GET", u)
+                resp = conn.getresponse()
+                body = resp.read().decode()
+                m = pat.search(body) if resp.status == 200 else None
+                seen.append(m.group(1) if m else "-")
+            except Exception:
+                conn = None
+                seen.append("-")
+        f.write("%d %d %s %s\n" % (t0, now(), seen[0], seen[1]))
+        f.flush()
+        time.sleep(0.005)
+PY
+	echo $! >"$MH_DIR/watch.$1.pid"
 }
 
-# mh_written: the write has been answered (or committed): watchers may stop
-# at their first fresh read from now on.
-mh_written() { touch "$MH_DIR/watch.written"; }
-
-# mh_staleness HOST T0_MS: waits for HOST's watcher; prints how long after
-# T0 the last stale answer to a read that started after T0 ended (0: no
-# read started after the write was stale); 1 when HOST never showed it.
+# mh_staleness HOST PRICE T0_MS: waits (<= 8 s) until HOST's watcher has
+# a read begun after T0 that shows PRICE on both; prints "S/F": S, the
+# start of the last read begun after T0 that showed an older price (the
+# server answered it stale at S or later; 0 when none did), and F, the end
+# of the first read begun after T0 that showed PRICE (the write was
+# visible there by F), in ms after T0.  1 when HOST never showed it.
 mh_staleness() {
-	local f="$MH_DIR/watch.$1" pid _
-	pid=$(cat "$f.pid")
-	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill "$pid" 2>/dev/null
-	awk -v t0="$2" '$1 > t0 && $3 == "stale" { s = $2 - t0 }
-	    $1 > t0 && $3 == "fresh" { ok = 1 }
-	    END { print s + 0; exit !ok }' "$f" ||
-	    { echo "never fresh on host $1:" >&2; tail -3 "$f" >&2; return 1; }
+	local f="$MH_DIR/watch.$1" _ r
+	for _ in $(seq 1 160); do
+		r=$(awk -v t0="$3" -v p="$2" '$1 > t0 && $3 == p && $4 == p {
+		    printf "%d\n", $2 - t0; exit }' "$f")
+		[ -n "$r" ] && break
+		sleep 0.05
+	done
+	[ -n "$r" ] || { echo "never fresh on host $1:" >&2; tail -3 "$f" >&2; return 1; }
+	awk -v t0="$3" -v p="$2" -v fr="$r" '
+	    $1 > t0 && $2 - t0 <= fr && $3 != "-" && $4 != "-" && ($3 != p || $4 != p) { s = $1 - t0 }
+	    END { printf "%d/%d\n", s, fr }' "$f"
 }
 
-# mh_first HOST PRICE: the very next read on HOST shows PRICE.
-mh_first() { [ "$(mh_read "$1" "$2")" = fresh ] && echo 0 || echo "stale"; }
+# mh_first HOST PRICE: the very next read on HOST shows PRICE ("0/0").
+mh_first() { [ "$(mh_read "$1" "$2")" = fresh ] && echo 0/0 || echo "stale"; }
 
 # mh_shows HOST PRICE: 0 when fresh.
 mh_shows() { [ "$(mh_read "$1" "$2")" = fresh ]; }
@@ -304,30 +328,26 @@ mh_prime() {
 	done
 }
 
-# mh_begin PRICE: watchers on both hosts before a write of PRICE.
-mh_begin() {
-	rm -f "$MH_DIR/watch.written"
-	mh_watch a "$1"
-	mh_watch b "$1"
-	sleep 0.3	# both watchers read the old price at least once
-}
-
-# mh_end T0: the write is in; prints "A_MS B_MS" (staleness on each host).
+# mh_end PRICE T0: the write of PRICE is in; prints "A B" (mh_staleness
+# of each host).
 mh_end() {
 	local a b
-	mh_written
-	a=$(mh_staleness a "$1") || a=never
-	b=$(mh_staleness b "$1") || b=never
+	a=$(mh_staleness a "$1" "$2") || a=never
+	b=$(mh_staleness b "$1" "$2") || b=never
 	echo "$a $b"
 }
 
-# mh_record FAULT A_MS B_MS: one row of the table, and the assertion.
+# mh_record FAULT W O: one row of the table ("S/F" for the writing host
+# and the other), and the assertions: the writing host's next read and
+# every read it began after the answer were fresh (S = 0), and no host
+# answered stale to a read begun more than MH_BOUND ms after the write.
 mh_record() {
 	printf '| %s | %s | %s |\n' "$1" "$2" "$3" >>"$MH_DIR/staleness.md"
-	echo "# staleness after '$1': writing host $2 ms, other host $3 ms (bound $MH_BOUND ms)"
-	[[ $2 =~ ^[0-9]+$ && $3 =~ ^[0-9]+$ ]] &&
-	    [ "$2" -le "$MH_BOUND" ] && [ "$3" -le "$MH_BOUND" ] ||
-	    { echo "beyond the bound"; return 1; }
+	echo "# staleness after '$1': writing host $2, other host $3 (ms: last stale read began / first fresh read ended; bound $MH_BOUND)"
+	[[ $2 =~ ^[0-9]+/[0-9]+$ && $3 =~ ^[0-9]+/[0-9]+$ ]] ||
+	    { echo "a host never showed the write"; return 1; }
+	[ "${2%/*}" -le "$MH_BOUND" ] && [ "${3%/*}" -le "$MH_BOUND" ] ||
+	    { echo "a stale answer beyond the bound"; return 1; }
 }
 
 # mh_server_of NS -> the memcached port holding namespace NS (its
@@ -373,6 +393,8 @@ db.port = $MH_PRELAY"
 		"$RUNNER" --config "$CATALOG_CONF" run --loop >>"$MH_DIR/runner$i.log" 2>&1 &
 		echo $! >"$MH_DIR/runner$i.pid"
 	done
+	mh_watch_start a
+	mh_watch_start b
 	# one canonical list: no mismatch reported
 	for i in a b; do
 		[ "$(curl -s "$(mh_url $i)/healthz")" = '{"status":"ok","db":"ok","cache":"ok"}' ] ||
@@ -382,10 +404,12 @@ db.port = $MH_PRELAY"
 }
 
 # A write through A, no fault: B within the bound.
-# mh_worst A B: the larger of two measurements ("stale" and "never" win).
+# mh_worst A B: the worse of two measurements "S/F" ("stale" and "never"
+# win), by S then F.
 mh_worst() {
 	case "$1$2" in *never*) echo never; return ;; *stale*) echo stale; return ;; esac
-	[ "$1" -ge "$2" ] && echo "$1" || echo "$2"
+	local s1=${1%/*} f1=${1#*/} s2=${2%/*} f2=${2#*/}
+	echo "$(( s1 > s2 ? s1 : s2 ))/$(( f1 > f2 ? f1 : f2 ))"
 }
 
 # mh_write HOST PRICE: PATCH through HOST with watchers on both hosts;
@@ -394,11 +418,10 @@ mh_worst() {
 mh_write() {
 	local t0 first w o other
 	other=b; [ "$1" = b ] && other=a
-	mh_begin "$2"
 	mh_patch "$1" "{\"price_cents\":$2}"
 	t0=$(fl_now_ms)
 	first=$(mh_first "$1" "$2")
-	read -r wa wb < <(mh_end "$t0")
+	read -r wa wb < <(mh_end "$2" "$t0")
 	if [ "$1" = a ]; then w=$wa o=$wb; else w=$wb o=$wa; fi
 	MH_W=$(mh_worst "$first" "$w") MH_O=$o
 }
@@ -489,7 +512,6 @@ db.port = $MH_PRELAY"
 	mh_fault_server
 	mh_partition "$MH_FP" || fail "nft"
 	price=$(mh_price 5)
-	mh_begin "$price"
 	mh_patch a "{\"price_cents\":$price}" &
 	curl_pid=$!
 	for _ in $(seq 1 300); do
@@ -503,7 +525,7 @@ db.port = $MH_PRELAY"
 	kill -9 $(pgrep -P "$master") 2>/dev/null
 	mh_heal
 	wait "$curl_pid" 2>/dev/null
-	read -r wa wb < <(mh_end "$t0")
+	read -r wa wb < <(mh_end "$price" "$t0")
 	MH_TIMEOUT=100 mh_conf a "localhost:$MH_P1, 127.0.0.1:$MH_P2,127.0.0.1:$MH_P3 " \
 	    "db.host = 127.0.0.1
 db.port = $MH_PRELAY"
@@ -517,12 +539,11 @@ t_mh_lost_commit_answer() {
 	local price t0 wa wb
 	mh_prime || return 1
 	price=$(mh_price 6)
-	mh_begin "$price"
 	touch "$MH_DIR/cut-commit"
 	mh_patch a "{\"price_cents\":$price}"
 	t0=$(fl_now_ms)
 	rm -f "$MH_DIR/cut-commit"
-	read -r wa wb < <(mh_end "$t0")
+	read -r wa wb < <(mh_end "$price" "$t0")
 	expect_eq "PATCH through A, its COMMIT answer lost" "$STATUS" 503 || return 1
 	expect_eq "committed all the same" \
 	    "$(sql "SELECT price_cents FROM products WHERE id = $MH_P")" "$price" || return 1
@@ -532,7 +553,7 @@ t_mh_lost_commit_answer() {
 # Writes through A while its partition from P's server comes and goes, so
 # probes (and their redelivery) run while deliveries fail and succeed.
 t_mh_probe_window() {
-	local price worst_a=0 worst_b=0 round
+	local price worst_a=0/0 worst_b=0/0 round
 	mh_prime || return 1
 	mh_fault_server
 	for round in 1 2 3 4; do
@@ -618,7 +639,7 @@ it_case "multi-host: server lists differ: reported on both hosts, writes each wa
 it_case "multi-host: the staleness table; everything stopped" t_mh_table
 
 # The table, whatever the cases did (TAP comments).
-echo "# staleness after each fault, ms: how long after the write the last stale answer ended (bound $MH_BOUND)"
-echo "# | fault | writing host | other host |"
+echo "# staleness after each fault, ms after the write: S/F = the last read answered stale began at S, the first read answered fresh ended at F (bound $MH_BOUND on S)"
+echo "# | fault | writing host S/F | other host S/F |"
 echo "# | --- | --- | --- |"
 sed 's/^/# /' "$MH_DIR/staleness.md" 2>/dev/null
