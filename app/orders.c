@@ -307,7 +307,7 @@ struct order_tx {
 /* The namespaces the order touched (g:p:<id> of each product, g:c:<slug>
  * of each of their categories, g:all), logged as the transaction's last
  * statement (cache.h, THE LOG). */
-static int
+int
 orders_log(struct db *db, const struct order *o, struct cache_invalidation *inv)
 {
 	char ns[ORDER_NS_MAX];

@@ -79,4 +79,14 @@ void orders_sort_lines(struct order *o);
  */
 int orders_place(struct db *db, struct order *o, unsigned max_attempts);
 
+struct cache_invalidation;
+/*
+ * The unit's last statement, after orders_place(): records the namespaces
+ * the order touched (g:p:<id> of each product, g:c:<slug> of each of their
+ * categories, g:all) in the invalidation log (cache.h, THE LOG), leaving
+ * them in inv for delivery after COMMIT.  DB_OK or DB_E*.
+ */
+int orders_log(struct db *db, const struct order *o,
+    struct cache_invalidation *inv);
+
 #endif

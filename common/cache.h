@@ -19,8 +19,9 @@
  * rejects anything else.
  *
  * SERVERS.  cache.servers is canonicalized before use: each host:port is
- * trimmed, its host resolved (numeric addresses as they are, names through
- * getaddrinfo, first address), duplicates dropped, and the list sorted.
+ * trimmed, its host resolved (numeric addresses normalized, names through
+ * getaddrinfo to their first IPv4 address, else IPv6), duplicates dropped,
+ * and the list sorted.
  * libmemcached hashes (ketama) by that canonical address, so every host
  * whose list names the same servers, however spelled, maps every key to
  * the same server.  The FNV-1a hash of the canonical list is published by
@@ -87,7 +88,19 @@
  * lease passes on within CACHE_SYNC_LEASE_FACTOR intervals).  A write
  * whose id stays missing longer than CACHE_GAP_GIVE_UP_MS (its transaction
  * took that long between its log insert and its COMMIT) falls back on the
- * TTL, which is otherwise a safety net only.
+ * TTL, which is otherwise a safety net only.  Per fault (measured in
+ * tests/it/65-multihost-cache.sh):
+ *   fault at write time                 writing host   other hosts
+ *   none                                next read      bound
+ *   memcached stopped, hung, cut off    next read      bound
+ *     (this host's breaker opens: it reads the database until its probe
+ *     has redelivered; other hosts deliver themselves)
+ *   writer dies right after COMMIT      bound          bound
+ *   COMMIT answer lost (503)            bound          bound
+ *   a failure during a probe            next read      bound
+ *   hosts list different servers        next read      bound
+ * On one host the contract's freshness (a GET after a write's answer is
+ * not older than the write) holds exactly, whatever cache.sync_interval_ms.
  *
  * BREAKER.  libmemcached waits its full poll timeout on a server that
  * accepts connections but never answers, and never ejects it.  Any error
