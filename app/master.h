@@ -24,6 +24,14 @@
  * creates gets app.socket_group and app.socket_mode before anyone can
  * connect.  The socket is the one thing a reload keeps: app.listen,
  * app.backlog, app.socket_mode and app.socket_group take a restart.
+ *
+ * The cache's host block (cache_shared_create: breakers, the invalidation
+ * poller's lease and position, the near cache of cache.near_bytes) is
+ * mapped once, before the first fork, and handed to every worker of every
+ * generation: it must outlive workers and reloads (a reload keeps it,
+ * and its size).  Each worker runs a cache_sync poller thread (cache_sync.h); the
+ * lease in that block lets one of them work at a time, so the master needs
+ * no process of its own for it.
  */
 #ifndef APP_MASTER_H
 #define APP_MASTER_H
