@@ -94,7 +94,8 @@ near_hash(const char *s, size_t len)
 static int
 near_class(const struct cache_shared *s, int k, struct near_class *out)
 {
-	size_t part = s->near_bytes / CACHE_NEAR_CLASSES;
+	/* 64-byte aligned parts: entries are read and written by words */
+	size_t part = s->near_bytes / CACHE_NEAR_CLASSES & ~(size_t)63;
 
 	out->size = near_class_size[k];
 	out->count = (part / out->size) & ~(size_t)1;
