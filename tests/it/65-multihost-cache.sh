@@ -46,6 +46,10 @@ mh_mc_start() {	# mh_mc_start N PORT
 	return 1
 }
 
+mh_mc_ensure() {	# mh_mc_ensure N PORT: started unless it listens
+	[ -n "$(ss -Hltn "sport = :$2")" ] || mh_mc_start "$1" "$2"
+}
+
 mh_mc_stop() {	# mh_mc_stop N
 	local pid _
 	pid=$(cat "$MH_DIR/mc$1.pid" 2>/dev/null) || return 0
@@ -78,13 +82,16 @@ mh_conf() {
 mh_host_start() {
 	local name=$1 gid=${2:-} port _
 	rm -f "$MH_DIR/$name.sock"
+	# ( ... & ): not a job of the case's shell, which kills its jobs
+	# when the case ends; the hosts live from the setup to the cleanup
 	if [ -n "$gid" ]; then
-		setpriv --regid="$gid" --clear-groups -- \
+		( setpriv --regid="$gid" --clear-groups -- \
 		    "$APP" --config "$MH_DIR/$name.conf" >>"$MH_DIR/$name.log" 2>&1 &
+		  echo $! >"$MH_DIR/$name.pid" )
 	else
-		"$APP" --config "$MH_DIR/$name.conf" >>"$MH_DIR/$name.log" 2>&1 &
+		( "$APP" --config "$MH_DIR/$name.conf" >>"$MH_DIR/$name.log" 2>&1 &
+		  echo $! >"$MH_DIR/$name.pid" )
 	fi
-	echo $! >"$MH_DIR/$name.pid"
 	port=$(mh_url "$name")
 	for _ in $(seq 1 100); do
 		[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$port/healthz")" = 200 ] && return 0
@@ -143,9 +150,9 @@ while True:
     threading.Thread(target=pump, args=(c, u, True, cut), daemon=True).start()
     threading.Thread(target=pump, args=(u, c, False, cut), daemon=True).start()
 PY
-	python3 "$MH_DIR/relay.py" "$MH_PRELAY" "$FIX_DB_PORT" "$MH_DIR/cut-commit" \
-	    >>"$MH_DIR/relay.log" 2>&1 &
-	echo $! >"$MH_DIR/relay.pid"
+	( python3 "$MH_DIR/relay.py" "$MH_PRELAY" "$FIX_DB_PORT" \
+	    "$MH_DIR/cut-commit" >>"$MH_DIR/relay.log" 2>&1 &
+	  echo $! >"$MH_DIR/relay.pid" )
 	local _
 	for _ in $(seq 1 50); do
 		ss -Hltn "sport = :$MH_PRELAY" | grep -q . && return 0
@@ -187,6 +194,7 @@ NGINX
 # memcached server: its packets to that port are dropped (a hang, as a
 # partition is), nobody else's.
 mh_partition() {
+	it_defer mh_heal
 	nft add table inet "$MH_NFT" &&
 	nft add chain inet "$MH_NFT" out '{ type filter hook output priority 0; }' &&
 	nft add rule inet "$MH_NFT" out meta skgid "$MH_GID" tcp dport "$1" drop
@@ -255,8 +263,7 @@ mh_read() {
 mh_watch_start() {
 	local port=$MH_PA
 	[ "$1" = b ] && port=$MH_PB
-	python3 - "$port" "$MH_P" "$MH_CAT" "$MH_DIR/watch.$1" \
-	    </dev/null >/dev/null 2>&1 <<'PY' &
+	cat >"$MH_DIR/watch.py" <<'PY'
 import http.client, re, sys, time
 port, pid, cat, out = sys.argv[1:5]
 urls = ["/api/products/%s" % pid, "/api/products?category=%s&per_page=100" % cat]
@@ -283,7 +290,9 @@ with open(out, "a") as f:
         f.flush()
         time.sleep(0.005)
 PY
-	echo $! >"$MH_DIR/watch.$1.pid"
+	( python3 "$MH_DIR/watch.py" "$port" "$MH_P" "$MH_CAT" "$MH_DIR/watch.$1" \
+	    </dev/null >/dev/null 2>&1 &
+	  echo $! >"$MH_DIR/watch.$1.pid" )
 }
 
 # mh_staleness HOST PRICE T0_MS: waits (<= 8 s) until HOST's watcher has
@@ -390,8 +399,9 @@ db.port = $MH_PRELAY"
 	mh_host_start a "$MH_GID" || return 1
 	mh_host_start b || return 1
 	for i in 1 2 3; do
-		"$RUNNER" --config "$CATALOG_CONF" run --loop >>"$MH_DIR/runner$i.log" 2>&1 &
-		echo $! >"$MH_DIR/runner$i.pid"
+		( "$RUNNER" --config "$CATALOG_CONF" run --loop \
+		    >>"$MH_DIR/runner$i.log" 2>&1 &
+		  echo $! >"$MH_DIR/runner$i.pid" )
 	done
 	mh_watch_start a
 	mh_watch_start b
@@ -457,11 +467,12 @@ t_mh_memcached_stopped() {
 	local price
 	mh_prime || return 1
 	mh_fault_server
+	it_defer "mh_mc_ensure $MH_FI $MH_FP"
 	mh_mc_stop "$MH_FI"
 	price=$(mh_price 2)
 	mh_write a "$price"
 	mh_mc_start "$MH_FI" "$MH_FP" || fail "memcached did not start again"
-	expect_eq "PATCH through A" "$STATUS" 200 || return 1
+	expect_eq "PATCH through A" "$STATUS" 200
 	mh_record "memcached (P's server) stopped" "$MH_W" "$MH_O" || return 1
 	mh_back a "$price" && mh_back b "$price"
 }
@@ -471,6 +482,7 @@ t_mh_memcached_hung() {
 	mh_prime || return 1
 	mh_fault_server
 	pid=$(cat "$MH_DIR/mc$MH_FI.pid")
+	it_defer "kill -CONT $pid"
 	kill -STOP "$pid"
 	price=$(mh_price 3)
 	mh_write a "$price"
@@ -498,6 +510,15 @@ t_mh_partition() {
 	mh_back a "$price" && mh_back b "$price"
 }
 
+# Host A as the setup made it (after the case that changes it).
+mh_host_a_normal() {
+	mh_conf a "localhost:$MH_P1, 127.0.0.1:$MH_P2,127.0.0.1:$MH_P3 " \
+	    "db.host = 127.0.0.1
+db.port = $MH_PRELAY"
+	mh_host_stop a
+	mh_host_start a "$MH_GID"
+}
+
 # The writer is blocked after its COMMIT, in its delivery to a server it
 # is cut off from (a long cache.timeout_ms on host A for this case), and
 # killed there with every other worker of host A (the poller among them).
@@ -506,6 +527,7 @@ t_mh_killed_after_commit() {
 	MH_TIMEOUT=5000 mh_conf a "localhost:$MH_P1, 127.0.0.1:$MH_P2,127.0.0.1:$MH_P3 " \
 	    "db.host = 127.0.0.1
 db.port = $MH_PRELAY"
+	it_defer mh_host_a_normal
 	mh_host_stop a
 	mh_host_start a "$MH_GID" || return 1
 	mh_prime || return 1
@@ -526,11 +548,6 @@ db.port = $MH_PRELAY"
 	mh_heal
 	wait "$curl_pid" 2>/dev/null
 	read -r wa wb < <(mh_end "$price" "$t0")
-	MH_TIMEOUT=100 mh_conf a "localhost:$MH_P1, 127.0.0.1:$MH_P2,127.0.0.1:$MH_P3 " \
-	    "db.host = 127.0.0.1
-db.port = $MH_PRELAY"
-	mh_host_stop a
-	mh_host_start a "$MH_GID" || return 1
 	[ $committed = 1 ] || fail "the COMMIT never showed in the database"
 	mh_record "writer killed right after COMMIT (all of A's workers)" "$wa" "$wb"
 }
@@ -575,6 +592,14 @@ t_mh_probe_window() {
 	mh_back a "$price" && mh_back b "$price"
 }
 
+mh_host_b_normal() {
+	grep -q "$MH_P4" "$MH_DIR/b.conf" || return 0
+	mh_conf b "127.0.0.1:$MH_P3,127.0.0.1:$MH_P2,127.0.0.1:$MH_P1" \
+	    "db.socket = $MYSQL_UNIX_PORT"
+	mh_host_stop b
+	mh_host_start b
+}
+
 # Host B with a fourth server (a rolling change): both hosts see the
 # mismatch (healthz, metric), and writes each way stay within the bound.
 t_mh_list_mismatch() {
@@ -582,6 +607,7 @@ t_mh_list_mismatch() {
 	mh_mc_start 4 "$MH_P4" || fail "memcached 4"
 	mh_conf b "127.0.0.1:$MH_P3,127.0.0.1:$MH_P2,127.0.0.1:$MH_P1,127.0.0.1:$MH_P4" \
 	    "db.socket = $MYSQL_UNIX_PORT"
+	it_defer mh_host_b_normal
 	mh_host_stop b
 	mh_host_start b || return 1
 	for _ in $(seq 1 40); do
@@ -604,10 +630,7 @@ t_mh_list_mismatch() {
 	expect_eq "PATCH through B" "$STATUS" 200 || return 1
 	mh_record "server lists differ (B has a 4th server), write through B" "$MH_W" "$MH_O" || return 1
 	# back to one list: the report clears
-	mh_conf b "127.0.0.1:$MH_P3,127.0.0.1:$MH_P2,127.0.0.1:$MH_P1" \
-	    "db.socket = $MYSQL_UNIX_PORT"
-	mh_host_stop b
-	mh_host_start b || return 1
+	mh_host_b_normal || return 1
 	for _ in $(seq 1 40); do
 		case $(curl -s "$(mh_url a)/healthz") in *mismatch*) ;; *) return 0 ;; esac
 		sleep 0.1
