@@ -439,7 +439,7 @@ mh_write() {
 t_mh_healthy() {
 	mh_prime || return 1
 	mh_write a "$(mh_price 1)"
-	expect_eq "PATCH through A" "$STATUS" 200 || return 1
+	expect_eq "PATCH through A" "$STATUS" 200
 	mh_record "none (healthy)" "$MH_W" "$MH_O"
 }
 
@@ -487,7 +487,7 @@ t_mh_memcached_hung() {
 	price=$(mh_price 3)
 	mh_write a "$price"
 	kill -CONT "$pid"
-	expect_eq "PATCH through A" "$STATUS" 200 || return 1
+	expect_eq "PATCH through A" "$STATUS" 200
 	mh_record "memcached (P's server) hung (SIGSTOP)" "$MH_W" "$MH_O" || return 1
 	# it kept the old generation and the old page: only the probe's
 	# redelivery keeps them from coming back
@@ -561,7 +561,7 @@ t_mh_lost_commit_answer() {
 	t0=$(fl_now_ms)
 	rm -f "$MH_DIR/cut-commit"
 	read -r wa wb < <(mh_end "$price" "$t0")
-	expect_eq "PATCH through A, its COMMIT answer lost" "$STATUS" 503 || return 1
+	expect_eq "PATCH through A, its COMMIT answer lost" "$STATUS" 503
 	expect_eq "committed all the same" \
 	    "$(sql "SELECT price_cents FROM products WHERE id = $MH_P")" "$price" || return 1
 	mh_record "COMMIT answer lost (503 from A)" "$wa" "$wb"
@@ -623,11 +623,11 @@ t_mh_list_mismatch() {
 	    fail "metric on A: $(grep mismatch_hosts <<<"$metrics")"
 	mh_prime || return 1
 	mh_write a "$(mh_price 7)"
-	expect_eq "PATCH through A" "$STATUS" 200 || return 1
+	expect_eq "PATCH through A" "$STATUS" 200
 	mh_record "server lists differ (B has a 4th server), write through A" "$MH_W" "$MH_O" || return 1
 	mh_prime || return 1
 	mh_write b "$(mh_price 8)"
-	expect_eq "PATCH through B" "$STATUS" 200 || return 1
+	expect_eq "PATCH through B" "$STATUS" 200
 	mh_record "server lists differ (B has a 4th server), write through B" "$MH_W" "$MH_O" || return 1
 	# back to one list: the report clears
 	mh_host_b_normal || return 1
