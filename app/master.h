@@ -22,8 +22,9 @@
  * LISTEN_FDS, fd 3), a listening socket on fd 0 (spawn-fcgi and other
  * FastCGI process managers), then app.listen.  A unix socket the master
  * creates gets app.socket_group and app.socket_mode before anyone can
- * connect.  The socket is the one thing a reload keeps: app.listen,
- * app.backlog, app.socket_mode and app.socket_group take a restart.
+ * connect.  The socket (and the cache block, below) is what a reload
+ * keeps: app.listen, app.backlog, app.socket_mode and app.socket_group
+ * take a restart.
  *
  * The cache's host block (cache_shared_create: breakers, the invalidation
  * poller's lease and position, the near cache of cache.near_bytes) is
