@@ -57,6 +57,15 @@ void admin_product_update(struct app *, struct request *, struct response *,
     uint64_t);
 void admin_product_delete(struct app *, struct request *, struct response *,
     uint64_t);
+/* admin_jobs.c */
+void admin_jobs_list(struct app *, struct request *, struct response *,
+    uint64_t);
+void admin_jobs_get(struct app *, struct request *, struct response *,
+    uint64_t);
+void admin_jobs_replay(struct app *, struct request *, struct response *,
+    uint64_t);
+void admin_stats_get(struct app *, struct request *, struct response *,
+    uint64_t);
 
 /* worker.c */
 int worker_main(const struct conf *conf, int listen_fd, unsigned index,

@@ -17,7 +17,10 @@ const char *const params_sort_names[SORT__MAX] = {
 enum param_kind {
 	PARAM_SLUG,
 	PARAM_UINT,
-	PARAM_SORT
+	PARAM_SORT,
+	PARAM_JOB_STATUS,
+	PARAM_JOB_WORD,
+	PARAM_JOB_KEY
 };
 
 struct param_spec {
@@ -127,31 +130,34 @@ params_apply(const struct param_spec *spec, int which, const char *v,
 				return 0;
 			}
 		return -1;
+	default:	/* the jobs route's kinds: params_apply_job() */
+		return -1;
 	}
 	return -1;
 }
 
-int
-params_products(const char *query, struct product_query *q, char *detail,
-    size_t detailsize)
+/*
+ * The one loop over a query string: each known key (specs[i].name) once,
+ * its value decoded and handed to apply(i, value, len, ctx), which
+ * returns -1 to refuse it with specs[i].rule.  Unknown keys are ignored.
+ */
+static int
+params_scan(const char *query, const struct param_spec *specs, size_t n,
+    int (*apply)(size_t, const char *, size_t, void *), void *ctx,
+    char *detail, size_t detailsize)
 {
-	int seen[P__MAX] = { 0 };
+	int seen[PARAMS_KEYS_MAX] = { 0 };
 	const char *p = query;
-	size_t qlen = strlen(query);
 
-	memset(q, 0, sizeof(*q));
-	q->page = 1;
-	q->per_page = PARAMS_PER_PAGE_DEFAULT;
-	q->sort = SORT_ID;
-	if (qlen > PARAMS_QUERY_MAX) {
+	if (strlen(query) > PARAMS_QUERY_MAX) {
 		snprintf(detail, detailsize, "query string too long");
 		return -1;
 	}
 	while (*p != '\0') {
 		const char *amp = strchr(p, '&'), *eq;
-		size_t len = amp ? (size_t)(amp - p) : strlen(p);
-		char key[64], value[PARAMS_SLUG_MAX * 3 + 1];
-		int klen, vlen, i;
+		size_t len = amp ? (size_t)(amp - p) : strlen(p), i;
+		char key[64], value[PARAMS_VALUE_MAX + 1];
+		int klen, vlen;
 
 		eq = memchr(p, '=', len);
 		klen = params_decode(p, eq ? (size_t)(eq - p) : len, key,
@@ -162,14 +168,14 @@ params_products(const char *query, struct product_query *q, char *detail,
 			snprintf(detail, detailsize, "malformed query string");
 			return -1;
 		}
-		for (i = 0; i < P__MAX; i++)
-			if (strcmp(key, product_params[i].name) == 0)
+		for (i = 0; i < n; i++)
+			if (strcmp(key, specs[i].name) == 0)
 				break;
-		if (i == P__MAX)
+		if (i == n)
 			goto next;	/* unknown parameters are ignored */
 		if (seen[i]++) {
 			snprintf(detail, detailsize, "%s given more than once",
-			    product_params[i].name);
+			    specs[i].name);
 			return -1;
 		}
 		vlen = eq ? params_decode(eq + 1, len - (size_t)(eq - p) - 1,
@@ -178,9 +184,8 @@ params_products(const char *query, struct product_query *q, char *detail,
 			snprintf(detail, detailsize, "malformed query string");
 			return -1;
 		}
-		if (vlen <= 0 || params_apply(&product_params[i], i, value,
-		    (size_t)vlen, q) != 0) {
-			snprintf(detail, detailsize, "%s", product_params[i].rule);
+		if (vlen <= 0 || apply(i, value, (size_t)vlen, ctx) != 0) {
+			snprintf(detail, detailsize, "%s", specs[i].rule);
 			return -1;
 		}
 next:
@@ -189,6 +194,106 @@ next:
 		p = amp + 1;
 	}
 	return 0;
+}
+
+static int
+params_apply_product(size_t which, const char *v, size_t vlen, void *ctx)
+{
+	return params_apply(&product_params[which], (int)which, v, vlen, ctx);
+}
+
+int
+params_products(const char *query, struct product_query *q, char *detail,
+    size_t detailsize)
+{
+	memset(q, 0, sizeof(*q));
+	q->page = 1;
+	q->per_page = PARAMS_PER_PAGE_DEFAULT;
+	q->sort = SORT_ID;
+	return params_scan(query, product_params, P__MAX,
+	    params_apply_product, q, detail, detailsize);
+}
+
+/* --- GET /api/admin/jobs ------------------------------------------------ */
+
+enum { J_STATUS, J_TYPE, J_KEY, J_PAGE, J_PER_PAGE, J__MAX };
+
+static const struct param_spec job_params[J__MAX] = {
+	[J_STATUS] = { "status", PARAM_JOB_STATUS, 0, 0,
+	    "status must be one of pending, running, done, dead" },
+	[J_TYPE] = { "type", PARAM_JOB_WORD, 1, PARAMS_JOB_TYPE_MAX,
+	    "type must be a job type: 1 to 64 of a-z, 0-9, '.', '_', '-'" },
+	[J_KEY] = { "key", PARAM_JOB_KEY, 1, PARAMS_JOB_KEY_MAX,
+	    "key must be an idempotency key: 1 to 191 of a-z, 0-9, '.', "
+	    "'_', '-', ':'" },
+	[J_PAGE] = { "page", PARAM_UINT, 1, PARAMS_PAGE_MAX,
+	    "page must be an integer from 1 to 1000000" },
+	[J_PER_PAGE] = { "per_page", PARAM_UINT, 1, PARAMS_PER_PAGE_MAX,
+	    "per_page must be an integer from 1 to 100" },
+};
+
+_Static_assert(P__MAX <= PARAMS_KEYS_MAX && J__MAX <= PARAMS_KEYS_MAX,
+    "raise PARAMS_KEYS_MAX");
+
+const char *const params_job_statuses[PARAMS_JOB_STATUSES] = {
+	"pending", "running", "done", "dead"
+};
+
+/* [a-z0-9._-], and ':' in a key */
+static int
+params_valid_word(const char *s, size_t len, int colon)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		    s[i] == '_' || s[i] == '-' || (colon && s[i] == ':')))
+			return 0;
+	return 1;
+}
+
+static int
+params_apply_job(size_t which, const char *v, size_t vlen, void *ctx)
+{
+	const struct param_spec *spec = &job_params[which];
+	struct job_query *q = ctx;
+	size_t i;
+
+	switch (which) {
+	case J_STATUS:
+		for (i = 0; i < PARAMS_JOB_STATUSES; i++)
+			if (strcmp(v, params_job_statuses[i]) == 0) {
+				q->status = params_job_statuses[i];
+				return 0;
+			}
+		return -1;
+	case J_TYPE:
+	case J_KEY:
+		if (vlen > spec->max ||
+		    !params_valid_word(v, vlen, which == J_KEY))
+			return -1;
+		memcpy(which == J_TYPE ? q->type : q->key, v, vlen + 1);
+		return 0;
+	case J_PAGE:
+		return util_parse_u64n(v, vlen, spec->min, spec->max,
+		    &q->page);
+	case J_PER_PAGE:
+		return util_parse_u64n(v, vlen, spec->min, spec->max,
+		    &q->per_page);
+	}
+	return -1;
+}
+
+int
+params_jobs(const char *query, struct job_query *q, char *detail,
+    size_t detailsize)
+{
+	memset(q, 0, sizeof(*q));
+	q->page = 1;
+	q->per_page = PARAMS_PER_PAGE_DEFAULT;
+	return params_scan(query, job_params, J__MAX, params_apply_job, q,
+	    detail, detailsize);
 }
 
 int

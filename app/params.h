@@ -20,6 +20,12 @@
 #define PARAMS_PAGE_MAX		1000000
 #define PARAMS_PER_PAGE_MAX	100
 #define PARAMS_PER_PAGE_DEFAULT	20
+#define PARAMS_KEYS_MAX		8	/* keys one route declares, at most */
+#define PARAMS_JOB_TYPE_MAX	64	/* jobs.type */
+#define PARAMS_JOB_KEY_MAX	191	/* jobs.idempotency_key */
+/* the longest decoded value of any key */
+#define PARAMS_VALUE_MAX	PARAMS_JOB_KEY_MAX
+#define PARAMS_JOB_STATUSES	4
 
 enum product_sort {
 	SORT_ID = 0,
@@ -41,6 +47,21 @@ extern const char *const params_sort_names[SORT__MAX];
 /* 0, or -1 with a problem detail for a 400. */
 int params_products(const char *query, struct product_query *q,
     char *detail, size_t detailsize);
+
+/* GET /api/admin/jobs: every filter is optional ("" or NULL: any). */
+struct job_query {
+	const char	*status;	/* one of params_job_statuses or NULL */
+	char		 type[PARAMS_JOB_TYPE_MAX + 1];
+	char		 key[PARAMS_JOB_KEY_MAX + 1];
+	uint64_t	 page;
+	uint64_t	 per_page;
+};
+
+extern const char *const params_job_statuses[PARAMS_JOB_STATUSES];
+
+/* 0, or -1 with a problem detail for a 400. */
+int params_jobs(const char *query, struct job_query *q, char *detail,
+    size_t detailsize);
 
 /* "products:c=<slug|_all>:p=<page>:n=<per_page>:s=<sort>" */
 int params_products_key(const struct product_query *q, char *out,

@@ -3,7 +3,7 @@
  * handler runs: path, method (404 / 405 with Allow), admin bearer token
  * (401 with WWW-Authenticate, compared in constant time).
  *
- * A pattern ending in "/:id" matches one more path segment that must be a
+ * A pattern's "/:id" segment matches one path segment that must be a
  * decimal id in 1..2^63-1; anything else there is a 404, never a 400, since
  * the path names no resource.  HEAD is served by the GET handler.
  */
@@ -48,23 +48,36 @@ static const struct route routes[] = {
 	    "orders" },
 	{ "/api/orders/:id", HTTP_GET, orders_get, ROUTE_ADMIN,
 	    METRICS_ROUTE_ORDER, "order" },
+	{ "/api/admin/jobs", HTTP_GET, admin_jobs_list, ROUTE_ADMIN,
+	    METRICS_ROUTE_ADMIN_JOBS, "admin_jobs" },
+	{ "/api/admin/jobs/:id", HTTP_GET, admin_jobs_get, ROUTE_ADMIN,
+	    METRICS_ROUTE_ADMIN_JOBS, "admin_job" },
+	{ "/api/admin/jobs/:id/replay", HTTP_POST, admin_jobs_replay,
+	    ROUTE_ADMIN, METRICS_ROUTE_ADMIN_JOBS, "admin_job_replay" },
+	{ "/api/admin/stats", HTTP_GET, admin_stats_get, ROUTE_ADMIN,
+	    METRICS_ROUTE_ADMIN_JOBS, "admin_stats" },
 };
 
-/* 1 when path matches pattern; *id receives the :id segment. */
+/* 1 when path matches pattern; *id receives the :id segment, which may
+ * stand anywhere in the pattern ("/api/admin/jobs/:id/replay"). */
 static int
 router_match(const char *pattern, const char *path, uint64_t *id)
 {
-	size_t plen = strlen(pattern);
+	const char *hole = strstr(pattern, "/:id"), *rest;
+	size_t prefix, digits;
 
 	*id = 0;
-	if (plen > 4 && strcmp(pattern + plen - 4, "/:id") == 0) {
-		size_t prefix = plen - 3;	/* keeps the slash */
-		if (strncmp(path, pattern, prefix) != 0)
-			return 0;
-		return util_parse_u64(path + prefix, 1, INT64_MAX, id) == 0 &&
-		    path[prefix] != '0';
-	}
-	return strcmp(pattern, path) == 0;
+	if (hole == NULL)
+		return strcmp(pattern, path) == 0;
+	prefix = (size_t)(hole - pattern) + 1;	/* keeps the slash */
+	if (strncmp(path, pattern, prefix) != 0)
+		return 0;
+	path += prefix;
+	rest = hole + 4;
+	digits = strcspn(path, "/");
+	return digits > 0 && path[0] != '0' &&
+	    util_parse_u64n(path, digits, 1, INT64_MAX, id) == 0 &&
+	    strcmp(path + digits, rest) == 0;
 }
 
 /* Constant-time check of "Authorization: Bearer <token>". */

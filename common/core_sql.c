@@ -33,6 +33,16 @@
     " COALESCE(DATE_FORMAT(replayed_at, '%Y-%m-%d %H:%i:%s'), '-')" \
     " FROM dead_letter_jobs"
 
+/* A job as the admin HTTP API shows it (queue.h, struct queue_job_row) */
+#define QUEUE_ISO(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
+#define QUEUE_JOB_COLUMNS \
+    "SELECT id, type, status, attempts, max_attempts, " QUEUE_ISO("run_at") \
+    ", last_error, idempotency_key, " QUEUE_ISO("updated_at")
+#define QUEUE_JOB_PAGE " ORDER BY id DESC LIMIT ? OFFSET ?"
+/* the first minute of the throughput window, from the current minute */
+#define QUEUE_WINDOW_START "FROM_UNIXTIME((? - 59) * 60)"
+
+_Static_assert(QUEUE_THROUGHPUT_MINUTES == 60, "? - 59 below");
 _Static_assert(QUEUE_LEASE_CHUNK == 50, "STMT_QUEUE_LEASE has 5 x Q10 ids");
 _Static_assert(QUEUE_DEAD_LIST_MAX == 1000, "LIMIT 1001 below");
 _Static_assert(QUEUE_SHOW_MAX == 1048576, "LEFT(..., 1048576) below");
@@ -168,4 +178,67 @@ const char *const core_sql[STMT_CORE__MAX] = {
 	    "SELECT COUNT(*), COALESCE(SUM(servers_hash <> ?), 0)"
 	    " FROM cache_hosts WHERE updated_at > NOW(6) - INTERVAL "
 	    CORE_STR(CACHE_HOSTS_LIVE_SECONDS) " SECOND",
+
+	/* newest first; a status filter reads the (status, ...) indexes,
+	 * a type filter scans (admin pages only, never on a hot path) */
+	[STMT_QUEUE_JOBS_ALL] =
+	    QUEUE_JOB_COLUMNS " FROM jobs" QUEUE_JOB_PAGE,
+	[STMT_QUEUE_JOBS_STATUS] =
+	    QUEUE_JOB_COLUMNS " FROM jobs WHERE status = ?" QUEUE_JOB_PAGE,
+	[STMT_QUEUE_JOBS_TYPE] =
+	    QUEUE_JOB_COLUMNS " FROM jobs WHERE type = ?" QUEUE_JOB_PAGE,
+	[STMT_QUEUE_JOBS_STATUS_TYPE] =
+	    QUEUE_JOB_COLUMNS " FROM jobs WHERE status = ? AND type = ?"
+	    QUEUE_JOB_PAGE,
+	/* the UNIQUE idempotency_key index: at most one row, so the other
+	 * filters may be bound as NULL (any) */
+	[STMT_QUEUE_JOBS_KEY] =
+	    QUEUE_JOB_COLUMNS " FROM jobs WHERE idempotency_key = ?"
+	    " AND (? IS NULL OR status = ?) AND (? IS NULL OR type = ?)",
+	[STMT_QUEUE_JOBS_COUNT_ALL] =
+	    "SELECT COUNT(*) FROM jobs",
+	[STMT_QUEUE_JOBS_COUNT_STATUS] =
+	    "SELECT COUNT(*) FROM jobs WHERE status = ?",
+	[STMT_QUEUE_JOBS_COUNT_TYPE] =
+	    "SELECT COUNT(*) FROM jobs WHERE type = ?",
+	[STMT_QUEUE_JOBS_COUNT_STATUS_TYPE] =
+	    "SELECT COUNT(*) FROM jobs WHERE status = ? AND type = ?",
+	[STMT_QUEUE_JOB_GET] =
+	    QUEUE_JOB_COLUMNS ", LENGTH(payload), LEFT(payload, 1048576)"
+	    " FROM jobs WHERE id = ?",
+	/* the latest dead letter of a job (one per death) */
+	[STMT_QUEUE_JOB_DEAD_LETTER] =
+	    "SELECT " QUEUE_ISO("failed_at") ", " QUEUE_ISO("replayed_at") ","
+	    " last_error FROM dead_letter_jobs WHERE job_id = ?"
+	    " ORDER BY id DESC LIMIT 1",
+	/* jobs_prune (status, updated_at): an index range, but as long as
+	 * the done rows `prune` keeps */
+	[STMT_QUEUE_COUNT_DONE] =
+	    "SELECT COUNT(*) FROM jobs WHERE status = 'done'",
+	/* the database's clock, not this host's: every app host draws the
+	 * same minutes */
+	[STMT_QUEUE_NOW_MINUTE] =
+	    "SELECT UNIX_TIMESTAMP() DIV 60",
+	/* per minute of the last hour, by age in minutes (0 = the current
+	 * one): jobs done (jobs_prune), jobs waiting for a retry whose last
+	 * attempt failed then (jobs_claim), dead letters (the open ones and
+	 * the replayed ones, each through dead_letter_jobs_open).  Bound:
+	 * the current minute, nine times. */
+	[STMT_QUEUE_THROUGHPUT] =
+	    "SELECT age, CAST(SUM(kind = 0) AS SIGNED),"
+	    " CAST(SUM(kind = 1) AS SIGNED), CAST(SUM(kind = 2) AS SIGNED)"
+	    " FROM ("
+	    "SELECT ? - UNIX_TIMESTAMP(updated_at) DIV 60 AS age, 0 AS kind"
+	    " FROM jobs WHERE status = 'done'"
+	    " AND updated_at >= " QUEUE_WINDOW_START
+	    " UNION ALL SELECT ? - UNIX_TIMESTAMP(updated_at) DIV 60, 1"
+	    " FROM jobs WHERE status = 'pending' AND attempts > 0"
+	    " AND updated_at >= " QUEUE_WINDOW_START
+	    " UNION ALL SELECT ? - UNIX_TIMESTAMP(failed_at) DIV 60, 2"
+	    " FROM dead_letter_jobs WHERE replayed_at IS NULL"
+	    " AND failed_at >= " QUEUE_WINDOW_START
+	    " UNION ALL SELECT ? - UNIX_TIMESTAMP(failed_at) DIV 60, 2"
+	    " FROM dead_letter_jobs WHERE replayed_at >= " QUEUE_WINDOW_START
+	    " AND failed_at >= " QUEUE_WINDOW_START
+	    ") t GROUP BY age",
 };

@@ -46,6 +46,22 @@ enum core_stmt {
 	STMT_CACHE_HOST_GET,
 	STMT_CACHE_HOST_PUT,
 	STMT_CACHE_HOSTS_LIVE,
+	/* the admin HTTP API (queue_admin.c): one list and one count per
+	 * filter, so each uses its own index */
+	STMT_QUEUE_JOBS_ALL,
+	STMT_QUEUE_JOBS_STATUS,
+	STMT_QUEUE_JOBS_TYPE,
+	STMT_QUEUE_JOBS_STATUS_TYPE,
+	STMT_QUEUE_JOBS_KEY,
+	STMT_QUEUE_JOBS_COUNT_ALL,
+	STMT_QUEUE_JOBS_COUNT_STATUS,
+	STMT_QUEUE_JOBS_COUNT_TYPE,
+	STMT_QUEUE_JOBS_COUNT_STATUS_TYPE,
+	STMT_QUEUE_JOB_GET,
+	STMT_QUEUE_JOB_DEAD_LETTER,
+	STMT_QUEUE_COUNT_DONE,
+	STMT_QUEUE_NOW_MINUTE,
+	STMT_QUEUE_THROUGHPUT,
 	STMT_CORE__MAX
 };
 
@@ -54,6 +70,7 @@ enum core_stmt {
 #define QUEUE_PRUNE_BATCH	1000	/* rows a STMT_QUEUE_PRUNE deletes */
 #define QUEUE_DEAD_LIST_MAX	1000	/* rows `dead list` shows (+1 read) */
 #define QUEUE_ERROR_LINE_MAX	200	/* characters of an error in a list */
+#define QUEUE_THROUGHPUT_MINUTES 60	/* STMT_QUEUE_THROUGHPUT's window */
 #define QUEUE_SHOW_MAX		(1024 * 1024)	/* characters of payload and
 						   error STMT_QUEUE_DEAD_SHOW
 						   reads */

@@ -190,4 +190,80 @@ int queue_replay(struct db *db, const int64_t *ids, size_t nids, int all,
 /* Deletes done jobs whose last change is older than days, in batches. */
 int queue_prune(struct db *db, unsigned days, uint64_t *deleted);
 
+/* --- queue_admin.c: the admin HTTP API's reads ------------------------- */
+
+#define QUEUE_TEXT_MAX	65535	/* bytes of a TEXT column (last_error) */
+
+/* A job as the admin API lists it.  Times are UTC, ISO 8601 with
+ * microseconds. */
+struct queue_job_row {
+	int64_t	 id;
+	char	 type[JOBS_TYPE_MAX + 1];
+	char	 status[16];
+	int64_t	 attempts;
+	int64_t	 max_attempts;
+	char	 run_at[40];
+	char	 updated_at[40];
+	char	 idempotency_key[JOBS_KEY_MAX + 1];
+	char	*last_error;		/* QUEUE_TEXT_MAX + 1 bytes, owned by
+					   the callee */
+	size_t	 last_error_len;
+	int	 last_error_null;
+};
+
+/* NULL members match anything.  key (an idempotency key) matches at most
+ * one job. */
+struct queue_job_filter {
+	const char	*status;
+	const char	*type;
+	const char	*key;
+	uint64_t	 page;		/* >= 1 */
+	uint64_t	 per_page;	/* >= 1 */
+};
+
+/*
+ * Calls fn for each job of the filter's page, newest first (fn returns 0
+ * to go on), and sets *total to the number of jobs the filter matches.
+ * DB_OK or DB_E*.
+ */
+int queue_job_list(struct db *db, const struct queue_job_filter *f,
+    int (*fn)(const struct queue_job_row *, void *), void *arg,
+    int64_t *total);
+
+/* A job with its payload and its latest dead letter, if it has one. */
+struct queue_job_detail {
+	struct queue_job_row	 job;
+	char			*payload;	/* up to QUEUE_SHOW_MAX characters */
+	size_t			 payload_read;	/* bytes in payload */
+	int64_t			 payload_len;	/* its whole length in bytes */
+	int			 dead_lettered;	/* the members below are set */
+	char			 failed_at[40];
+	char			 replayed_at[40];	/* "" while open */
+	char			*dead_error;	/* QUEUE_TEXT_MAX + 1 bytes */
+	size_t			 dead_error_len;
+	int			 dead_error_null;
+};
+
+/* DB_OK and d filled (release with queue_job_detail_free), QUEUE_NOT_FOUND
+ * or DB_E*. */
+int queue_job_get(struct db *db, int64_t id, struct queue_job_detail *d);
+void queue_job_detail_free(struct queue_job_detail *d);
+
+/* Jobs done (pruned ones are gone): an index range as long as the done
+ * rows `prune` keeps, so not in queue_count(). */
+int queue_count_done(struct db *db, int64_t *done);
+
+/* One minute of queue_throughput(). */
+struct queue_minute {
+	int64_t	 start;		/* Unix time of its first second */
+	int64_t	 done;		/* jobs finished */
+	int64_t	 retried;	/* jobs waiting for a retry that failed then */
+	int64_t	 dead;		/* jobs dead-lettered */
+};
+
+/* The last QUEUE_THROUGHPUT_MINUTES minutes by the database's clock,
+ * oldest first, the current (partial) minute last.  DB_OK or DB_E*. */
+int queue_throughput(struct db *db,
+    struct queue_minute out[QUEUE_THROUGHPUT_MINUTES]);
+
 #endif

@@ -218,3 +218,225 @@ queue_prune(struct db *db, unsigned days, uint64_t *deleted)
 	} while (affected == QUEUE_PRUNE_BATCH);
 	return DB_OK;
 }
+
+/* --- the admin HTTP API's reads ------------------------------------------ */
+
+/* The columns of QUEUE_JOB_COLUMNS into row (9 of them). */
+static void
+queue_job_bind(struct queue_job_row *row, struct db_val *cols)
+{
+	cols[0] = db_out_i64();
+	cols[1] = db_out_str(row->type, sizeof(row->type));
+	cols[2] = db_out_str(row->status, sizeof(row->status));
+	cols[3] = db_out_i64();
+	cols[4] = db_out_i64();
+	cols[5] = db_out_str(row->run_at, sizeof(row->run_at));
+	cols[6] = db_out_str(row->last_error, QUEUE_TEXT_MAX + 1);
+	cols[7] = db_out_str(row->idempotency_key,
+	    sizeof(row->idempotency_key));
+	cols[8] = db_out_str(row->updated_at, sizeof(row->updated_at));
+}
+
+static void
+queue_job_fetched(struct queue_job_row *row, const struct db_val *cols)
+{
+	row->id = cols[0].i;
+	row->attempts = cols[3].i;
+	row->max_attempts = cols[4].i;
+	row->last_error_len = cols[6].len;
+	row->last_error_null = cols[6].is_null != 0;
+}
+
+/* Which list and count statements the filter uses, and their arguments
+ * (the list's LIMIT and OFFSET follow the filter's). */
+static size_t
+queue_job_filter_args(const struct queue_job_filter *f, unsigned *list,
+    unsigned *count, struct db_val *args)
+{
+	size_t n = 0;
+
+	if (f->status != NULL)
+		args[n++] = db_cstr(f->status);
+	if (f->type != NULL)
+		args[n++] = db_cstr(f->type);
+	if (f->status != NULL && f->type != NULL) {
+		*list = STMT_QUEUE_JOBS_STATUS_TYPE;
+		*count = STMT_QUEUE_JOBS_COUNT_STATUS_TYPE;
+	} else if (f->status != NULL) {
+		*list = STMT_QUEUE_JOBS_STATUS;
+		*count = STMT_QUEUE_JOBS_COUNT_STATUS;
+	} else if (f->type != NULL) {
+		*list = STMT_QUEUE_JOBS_TYPE;
+		*count = STMT_QUEUE_JOBS_COUNT_TYPE;
+	} else {
+		*list = STMT_QUEUE_JOBS_ALL;
+		*count = STMT_QUEUE_JOBS_COUNT_ALL;
+	}
+	return n;
+}
+
+int
+queue_job_list(struct db *db, const struct queue_job_filter *f,
+    int (*fn)(const struct queue_job_row *, void *), void *arg,
+    int64_t *total)
+{
+	struct queue_job_row row;
+	struct db_val args[7], cols[9], one = db_out_i64();
+	unsigned list, count;
+	MYSQL_STMT *cur = NULL;
+	size_t n;
+	int rc;
+
+	*total = 0;
+	memset(&row, 0, sizeof(row));
+	if ((row.last_error = malloc(QUEUE_TEXT_MAX + 1)) == NULL)
+		return DB_ERR;
+	queue_job_bind(&row, cols);
+	if (f->key != NULL) {
+		/* at most one job: the count is the rows, the page is 1 */
+		args[0] = db_cstr(f->key);
+		args[1] = args[2] = db_cstr(f->status);
+		args[3] = args[4] = db_cstr(f->type);
+		if ((rc = db_query(db, STMT_QUEUE_JOBS_KEY, args, 5, cols, 9,
+		    &cur)) != DB_OK)
+			goto done;
+		while ((rc = db_fetch(db, cur, cols, 9)) == 1) {
+			queue_job_fetched(&row, cols);
+			if ((*total)++ == 0 && f->page == 1)
+				fn(&row, arg);
+		}
+		goto done;
+	}
+	n = queue_job_filter_args(f, &list, &count, args);
+	if ((rc = db_query_row(db, count, args, n, &one, 1)) != 1) {
+		rc = rc == 0 ? DB_ERR : rc;
+		goto done;
+	}
+	*total = one.i;
+	args[n] = db_i64((int64_t)f->per_page);
+	args[n + 1] = db_i64((int64_t)((f->page - 1) * f->per_page));
+	if ((rc = db_query(db, list, args, n + 2, cols, 9, &cur)) != DB_OK)
+		goto done;
+	while ((rc = db_fetch(db, cur, cols, 9)) == 1) {
+		queue_job_fetched(&row, cols);
+		if (fn(&row, arg) != 0)
+			break;
+	}
+done:
+	db_done(cur);
+	free(row.last_error);
+	return rc < 0 ? rc : DB_OK;
+}
+
+void
+queue_job_detail_free(struct queue_job_detail *d)
+{
+	free(d->job.last_error);
+	free(d->payload);
+	free(d->dead_error);
+	d->job.last_error = d->payload = d->dead_error = NULL;
+}
+
+/* The job's latest dead letter into d: DB_OK (or none) or DB_E*. */
+static int
+queue_job_dead_letter(struct db *db, int64_t id, struct queue_job_detail *d)
+{
+	struct db_val p = db_i64(id), cols[3];
+	int rc;
+
+	cols[0] = db_out_str(d->failed_at, sizeof(d->failed_at));
+	cols[1] = db_out_str(d->replayed_at, sizeof(d->replayed_at));
+	cols[2] = db_out_str(d->dead_error, QUEUE_TEXT_MAX + 1);
+	if ((rc = db_query_row(db, STMT_QUEUE_JOB_DEAD_LETTER, &p, 1, cols,
+	    3)) < 0)
+		return rc;
+	d->dead_lettered = rc == 1;
+	d->dead_error_len = cols[2].len;
+	d->dead_error_null = cols[2].is_null != 0;
+	return DB_OK;
+}
+
+int
+queue_job_get(struct db *db, int64_t id, struct queue_job_detail *d)
+{
+	/* LEFT(..., QUEUE_SHOW_MAX) counts characters, up to 4 bytes each */
+	const size_t cap = (size_t)QUEUE_SHOW_MAX * 4 + 1;
+	struct db_val p = db_i64(id), cols[11];
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if ((d->job.last_error = malloc(QUEUE_TEXT_MAX + 1)) == NULL ||
+	    (d->dead_error = malloc(QUEUE_TEXT_MAX + 1)) == NULL ||
+	    (d->payload = malloc(cap)) == NULL) {
+		rc = DB_ERR;
+		goto fail;
+	}
+	queue_job_bind(&d->job, cols);
+	cols[9] = db_out_i64();
+	cols[10] = db_out_str(d->payload, cap);
+	if ((rc = db_query_row(db, STMT_QUEUE_JOB_GET, &p, 1, cols, 11)) != 1) {
+		rc = rc == 0 ? QUEUE_NOT_FOUND : rc;
+		goto fail;
+	}
+	queue_job_fetched(&d->job, cols);
+	d->payload_len = cols[9].i;
+	d->payload_read = cols[10].len;
+	if ((rc = queue_job_dead_letter(db, id, d)) != DB_OK)
+		goto fail;
+	return DB_OK;
+fail:
+	queue_job_detail_free(d);
+	return rc;
+}
+
+int
+queue_count_done(struct db *db, int64_t *done)
+{
+	struct db_val one = db_out_i64();
+	int rc;
+
+	*done = 0;
+	if ((rc = db_query_row(db, STMT_QUEUE_COUNT_DONE, NULL, 0, &one,
+	    1)) != 1)
+		return rc < 0 ? rc : DB_ERR;
+	*done = one.i;
+	return DB_OK;
+}
+
+int
+queue_throughput(struct db *db,
+    struct queue_minute out[QUEUE_THROUGHPUT_MINUTES])
+{
+	struct db_val now = db_out_i64(), args[9], cols[4];
+	MYSQL_STMT *cur;
+	int64_t age;
+	size_t i, slot;
+	int rc;
+
+	memset(out, 0, sizeof(*out) * QUEUE_THROUGHPUT_MINUTES);
+	if ((rc = db_query_row(db, STMT_QUEUE_NOW_MINUTE, NULL, 0, &now,
+	    1)) != 1)
+		return rc < 0 ? rc : DB_ERR;
+	for (i = 0; i < QUEUE_THROUGHPUT_MINUTES; i++)
+		out[i].start = (now.i - (int64_t)(QUEUE_THROUGHPUT_MINUTES - 1 -
+		    i)) * 60;
+	for (i = 0; i < 9; i++)
+		args[i] = db_i64(now.i);
+	for (i = 0; i < 4; i++)
+		cols[i] = db_out_i64();
+	if ((rc = db_query(db, STMT_QUEUE_THROUGHPUT, args, 9, cols, 4,
+	    &cur)) != DB_OK)
+		return rc;
+	while ((rc = db_fetch(db, cur, cols, 4)) == 1) {
+		/* a row changed after the clock was read counts as now */
+		age = cols[0].i < 0 ? 0 : cols[0].i;
+		if (age >= QUEUE_THROUGHPUT_MINUTES)
+			continue;
+		slot = QUEUE_THROUGHPUT_MINUTES - 1 - (size_t)age;
+		out[slot].done += cols[1].i;
+		out[slot].retried += cols[2].i;
+		out[slot].dead += cols[3].i;
+	}
+	db_done(cur);
+	return rc < 0 ? rc : DB_OK;
+}
