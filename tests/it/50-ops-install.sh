@@ -43,6 +43,9 @@ t_ops_make_install() {
 	    "$pkgdatadir/systemd/job-runner.timer" \
 	    "$pkgdatadir/systemd/job-runner-loop.service" \
 	    "$pkgdatadir/cron/crontab.example" \
+	    "$pkgdatadir/www/admin/index.html" \
+	    "$pkgdatadir/www/admin/dashboard.js" \
+	    "$pkgdatadir/www/admin/dashboard.css" \
 	    "$docdir/API.md" "$docdir/CONFIGURATION.md" \
 	    "$docdir/DEPLOYMENT.md" "$docdir/OPERATIONS.md"; do
 		[ -s "$d$f" ] || fail "not installed: $f"
