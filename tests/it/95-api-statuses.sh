@@ -135,7 +135,9 @@ t_api_db_down_503() {
 	    "GET /api/products/401" "GET /api/orders/1 A" \
 	    "POST /api/orders - {\"email\":\"d@example.com\",\"items\":[{\"product_id\":401,\"quantity\":1}]}" \
 	    "POST /api/products A {\"sku\":\"D-$API_RUN\",\"name\":\"n\",\"category\":\"lighting\",\"price_cents\":1,\"stock\":1}" \
-	    "PATCH /api/products/401 A {\"stock\":5}" "DELETE /api/products/401 A"; do
+	    "PATCH /api/products/401 A {\"stock\":5}" "DELETE /api/products/401 A" \
+	    "GET /api/admin/jobs A" "GET /api/admin/jobs/1 A" \
+	    "POST /api/admin/jobs/1/replay A" "GET /api/admin/stats A"; do
 		read -r m p a b <<<"$r"
 		set -- -H "$API_J"
 		[ "$a" = A ] && set -- "$@" -H "$auth"
