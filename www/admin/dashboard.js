@@ -109,7 +109,7 @@
 
   /* Stacked bars, one per minute: done, retried, dead. */
   function renderChart(minutes) {
-    var W = 720, H = 180, left = 36, bottom = 20, top = 8;
+    var W = 1000, H = 200, left = 36, bottom = 22, top = 8;
     var plotW = W - left - 6, plotH = H - bottom - top;
     var max = 1, totals = { done: 0, retried: 0, dead: 0 };
     minutes.forEach(function (m) {
