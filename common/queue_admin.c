@@ -4,6 +4,11 @@
  * replay) and pruning.  Reads here never lock rows the runners claim:
  * plain consistent reads, by index.
  *
+ * The admin HTTP API (app/admin_jobs.c) reads here too: pages of jobs by
+ * status, type or idempotency key (one prepared statement per filter, so
+ * each uses its index), one job with its payload and latest dead letter,
+ * the done count and the last hour's throughput by the database's clock.
+ *
  * Replay is the one way back from dead: every named job to pending with
  * attempts reset and its open dead letter stamped replayed_at, all in one
  * transaction; one id that is not a dead job rolls back the whole call.
