@@ -39,6 +39,8 @@ void health_get(struct app *, struct request *, struct response *, uint64_t);
 /* Handlers of the catalog, orders and admin routes. */
 void catalog_categories(struct app *, struct request *, struct response *,
     uint64_t);
+void catalog_category(struct app *, struct request *, struct response *,
+    uint64_t);
 void catalog_products(struct app *, struct request *, struct response *,
     uint64_t);
 void catalog_product(struct app *, struct request *, struct response *,
@@ -65,6 +67,13 @@ void admin_jobs_get(struct app *, struct request *, struct response *,
 void admin_jobs_replay(struct app *, struct request *, struct response *,
     uint64_t);
 void admin_stats_get(struct app *, struct request *, struct response *,
+    uint64_t);
+/* admin_category.c */
+void admin_category_create(struct app *, struct request *, struct response *,
+    uint64_t);
+void admin_category_update(struct app *, struct request *, struct response *,
+    uint64_t);
+void admin_category_delete(struct app *, struct request *, struct response *,
     uint64_t);
 
 /* worker.c */

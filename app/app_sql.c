@@ -23,6 +23,11 @@ static const char *const app_sql[APP_STMT__MAX - STMT_CORE__MAX] = {
 	    "SELECT c.slug, c.name, COUNT(p.id) FROM categories c"
 	    " LEFT JOIN products p ON p.category_id = c.id"
 	    " GROUP BY c.id, c.slug, c.name ORDER BY c.name, c.id",
+	/* one category as GET /api/categories/{slug} and the category
+	 * writes show it; the count uses products_category_id */
+	T(STMT_CATALOG_CATEGORY) =
+	    "SELECT c.slug, c.name, (SELECT COUNT(*) FROM products p"
+	    " WHERE p.category_id = c.id) FROM categories c WHERE c.slug = ?",
 	T(STMT_CATALOG_COUNT_ALL) =
 	    "SELECT COUNT(*) FROM products",
 	T(STMT_CATALOG_COUNT_CATEGORY) =
@@ -64,6 +69,17 @@ static const char *const app_sql[APP_STMT__MAX - STMT_CORE__MAX] = {
 	    " WHERE id = ?",
 	T(STMT_ADMIN_DELETE) =
 	    "DELETE FROM products WHERE id = ?",
+
+	T(STMT_CATEGORY_INSERT) =
+	    "INSERT INTO categories (slug, name) VALUES (?, ?)",
+	T(STMT_CATEGORY_LOCK) =
+	    "SELECT id FROM categories WHERE slug = ? FOR UPDATE",
+	T(STMT_CATEGORY_RENAME) =
+	    "UPDATE categories SET name = ? WHERE id = ?",
+	/* products_category_fk (no ON DELETE action: RESTRICT) refuses this
+	 * while a product is in the category, whatever commits meanwhile */
+	T(STMT_CATEGORY_DELETE) =
+	    "DELETE FROM categories WHERE slug = ?",
 
 	T(STMT_ORDER_LOCK_PRODUCT) =
 	    "SELECT id, sku, name, price_cents, stock, category_id FROM products"

@@ -19,6 +19,7 @@ enum app_stmt {
 	/* catalog.c: the cached reads; one list statement per sort and
 	 * filter, so each uses its own index */
 	STMT_CATALOG_CATEGORIES,
+	STMT_CATALOG_CATEGORY,
 	STMT_CATALOG_COUNT_ALL,
 	STMT_CATALOG_COUNT_CATEGORY,
 	STMT_CATALOG_LIST_ALL_ID,
@@ -34,6 +35,11 @@ enum app_stmt {
 	STMT_ADMIN_LOCK,
 	STMT_ADMIN_UPDATE,
 	STMT_ADMIN_DELETE,
+	/* admin_category.c: category writes */
+	STMT_CATEGORY_INSERT,
+	STMT_CATEGORY_LOCK,
+	STMT_CATEGORY_RENAME,
+	STMT_CATEGORY_DELETE,
 	/* orders.c: the order transaction (its job: queue.h) and
 	 * GET /api/orders/{id} */
 	STMT_ORDER_LOCK_PRODUCT,

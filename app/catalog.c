@@ -1,6 +1,6 @@
 /*
  * catalog.c: the cached read routes: GET /api/categories, /api/products,
- * /api/products/{id}.
+ * /api/products/{id}, /api/categories/{slug}.
  *
  * Each handler validates its input, names its cache namespace and
  * canonical parameters (cache.h has the key and invalidation rules), and
@@ -164,12 +164,11 @@ load_categories(struct app *app, const void *ctx, struct buf *b,
 		return DB_ERR;
 	buf_puts(b, "{\"items\":[");
 	while ((rc = db_fetch(&app->db, cur, cols, 3)) == 1) {
-		buf_puts(b, first ? "{\"slug\":" : ",{\"slug\":");
+		if (!first)
+			buf_puts(b, ",");
 		first = 0;
-		buf_json_string(b, slug, cols[0].len);
-		buf_puts(b, ",\"name\":");
-		buf_json_string(b, name, cols[1].len);
-		buf_printf(b, ",\"product_count\":%" PRId64 "}", cols[2].i);
+		catalog_category_json(b, slug, cols[0].len, name, cols[1].len,
+		    cols[2].i);
 	}
 	db_done(cur);
 	if (rc != 0)
@@ -184,6 +183,73 @@ catalog_categories(struct app *app, struct request *req, struct response *res,
 {
 	catalog_serve(app, req, res, CATALOG_NS_ALL, "categories",
 	    load_categories, NULL);
+}
+
+/* --- GET /api/categories/{slug} ----------------------------------------- */
+
+void
+catalog_category_json(struct buf *b, const char *slug, size_t slug_len,
+    const char *name, size_t name_len, int64_t product_count)
+{
+	buf_puts(b, "{\"slug\":");
+	buf_json_string(b, slug, slug_len);
+	buf_puts(b, ",\"name\":");
+	buf_json_string(b, name, name_len);
+	buf_printf(b, ",\"product_count\":%" PRId64 "}", product_count);
+}
+
+void
+catalog_category_row_json(struct buf *b, const struct catalog_category *c)
+{
+	catalog_category_json(b, c->slug, c->cols[0].len, c->name,
+	    c->cols[1].len, c->cols[2].i);
+}
+
+int
+catalog_category_load(struct db *db, const char *slug,
+    struct catalog_category *c)
+{
+	struct db_val arg = db_cstr(slug);
+
+	c->cols[0] = db_out_str(c->slug, sizeof(c->slug));
+	c->cols[1] = db_out_str(c->name, sizeof(c->name));
+	c->cols[2] = db_out_i64();
+	return db_query_row(db, STMT_CATALOG_CATEGORY, &arg, 1, c->cols, 3);
+}
+
+static int
+load_category(struct app *app, const void *ctx, struct buf *b,
+    const char **detail)
+{
+	struct catalog_category c;
+	int rc;
+
+	rc = catalog_category_load(&app->db, ctx, &c);
+	if (rc == 0) {
+		*detail = "no such category";
+		return CATALOG_NOT_FOUND;
+	}
+	if (rc != 1)
+		return DB_ERR;
+	catalog_category_row_json(b, &c);
+	return DB_OK;
+}
+
+/* The router has checked the slug (params_valid_slug), so it is a valid
+ * cache key part. */
+void
+catalog_category(struct app *app, struct request *req, struct response *res,
+    uint64_t id)
+{
+	char params[PARAMS_SLUG_MAX + 16], ns[CATALOG_NS_MAX];
+
+	snprintf(params, sizeof(params), "category:%s", req->path_slug);
+	if (catalog_ns_category(req->path_slug, ns, sizeof(ns)) != 0) {
+		http_problem(res, 404, "no such category");
+		return;
+	}
+	catalog_serve(app, req, res, ns, params, load_category,
+	    req->path_slug);
 }
 
 /* --- GET /api/products -------------------------------------------------- */

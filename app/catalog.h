@@ -5,12 +5,16 @@
  * Which namespace a cached response depends on (cache.h explains why one
  * generation per response is enough):
  *   GET /api/categories                 CATALOG_NS_ALL
+ *   GET /api/categories/{S}             g:c:S
  *   GET /api/products (no category)     CATALOG_NS_ALL
  *   GET /api/products?category=S        g:c:S
  *   GET /api/products/{id}              g:p:{id}
  * So a write touching product P in categories S1 (before) and S2 (after)
  * bumps g:p:P, g:c:S1, g:c:S2 and CATALOG_NS_ALL (which also carries the
- * category counts).
+ * category counts; g:c:S carries one category's count).  A write of
+ * category S itself (create, rename, delete) bumps g:c:S and
+ * CATALOG_NS_ALL: products show only the slug, which never changes, and a
+ * category with products cannot be deleted, so no g:p:* is touched.
  */
 #ifndef APP_CATALOG_H
 #define APP_CATALOG_H
@@ -36,6 +40,26 @@ struct catalog_product {
 void catalog_product_bind(struct catalog_product *r);
 /* Appends r as the product JSON object. */
 void catalog_product_json(struct buf *b, const struct catalog_product *r);
+
+/* Category names are 1..100 characters (the column holds 128). */
+#define CATALOG_CATEGORY_NAME_MAX	100
+
+/* One category row: slug, name, product_count, in that column order. */
+struct catalog_category {
+	char		slug[65];
+	char		name[128 * 4 + 1];	/* the column: 128 of utf8mb4 */
+	struct db_val	cols[3];
+};
+
+/* Appends {"slug","name","product_count"}: the list's items,
+ * GET /api/categories/{slug} and the category writes' answers. */
+void catalog_category_json(struct buf *b, const char *slug, size_t slug_len,
+    const char *name, size_t name_len, int64_t product_count);
+void catalog_category_row_json(struct buf *b,
+    const struct catalog_category *c);
+/* Reads category slug: 1 found, 0 none, or DB_E* (db.h). */
+int catalog_category_load(struct db *db, const char *slug,
+    struct catalog_category *c);
 
 /* "" (all) -> g:all; slug -> g:c:<slug>. */
 int catalog_ns_category(const char *slug, char *out, size_t size);

@@ -71,6 +71,7 @@ struct request {
 	uint64_t		 started_us;
 	/* filled by the router and handlers for the access log and metrics */
 	const char		*route;
+	const char		*path_slug;	/* a route's /:slug, valid */
 	enum metrics_route	 metric;
 	const char		*cache_result;	/* HIT, MISS, BYPASS or NULL */
 	char			 path_buf[HTTP_MAX_PATH];

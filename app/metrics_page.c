@@ -16,7 +16,8 @@
 
 static const char *const route_names[METRICS_ROUTES] = {
 	"healthz", "categories", "products", "product", "orders", "order",
-	"admin_products", "metrics", "openapi", "admin_jobs", "other"
+	"admin_products", "category", "admin_categories", "metrics",
+	"openapi", "admin_jobs", "other"
 };
 static const char *const cache_results[METRICS_CACHE_RESULTS] = {
 	"hit", "miss", "bypass", "stale"

@@ -4,14 +4,18 @@
  * (401 with WWW-Authenticate, compared in constant time).
  *
  * A pattern's "/:id" segment matches one path segment that must be a
- * decimal id in 1..2^63-1; anything else there is a 404, never a 400, since
- * the path names no resource.  HEAD is served by the GET handler.
+ * decimal id in 1..2^63-1, wherever it stands; a pattern ending in "/:slug"
+ * matches one more segment that is a valid category slug
+ * (params_valid_slug; the handler finds it in req->path_slug).  Anything
+ * else there is a 404, never a 400, since the path names no resource.
+ * HEAD is served by the GET handler.
  */
 #include "config.h"
 
 #include <string.h>
 
 #include "app.h"
+#include "params.h"
 #include "util.h"
 
 #define ROUTE_ADMIN	0x1
@@ -34,6 +38,16 @@ static const struct route routes[] = {
 	    "openapi" },
 	{ "/api/categories", HTTP_GET, catalog_categories, 0,
 	    METRICS_ROUTE_CATEGORIES, "categories" },
+	{ "/api/categories", HTTP_POST, admin_category_create, ROUTE_ADMIN,
+	    METRICS_ROUTE_ADMIN_CATEGORIES, "admin_category_create" },
+	{ "/api/categories/:slug", HTTP_GET, catalog_category, 0,
+	    METRICS_ROUTE_CATEGORY, "category" },
+	{ "/api/categories/:slug", HTTP_PATCH, admin_category_update,
+	    ROUTE_ADMIN, METRICS_ROUTE_ADMIN_CATEGORIES,
+	    "admin_category_update" },
+	{ "/api/categories/:slug", HTTP_DELETE, admin_category_delete,
+	    ROUTE_ADMIN, METRICS_ROUTE_ADMIN_CATEGORIES,
+	    "admin_category_delete" },
 	{ "/api/products", HTTP_GET, catalog_products, 0,
 	    METRICS_ROUTE_PRODUCTS, "products" },
 	{ "/api/products/:id", HTTP_GET, catalog_product, 0,
@@ -59,14 +73,25 @@ static const struct route routes[] = {
 };
 
 /* 1 when path matches pattern; *id receives the :id segment, which may
- * stand anywhere in the pattern ("/api/admin/jobs/:id/replay"). */
+ * stand anywhere in the pattern ("/api/admin/jobs/:id/replay"), *slug the
+ * :slug segment, which ends one. */
 static int
-router_match(const char *pattern, const char *path, uint64_t *id)
+router_match(const char *pattern, const char *path, uint64_t *id,
+    const char **slug)
 {
 	const char *hole = strstr(pattern, "/:id"), *rest;
-	size_t prefix, digits;
+	size_t plen = strlen(pattern), prefix, digits;
 
 	*id = 0;
+	*slug = NULL;
+	if (plen > 6 && strcmp(pattern + plen - 6, "/:slug") == 0) {
+		prefix = plen - 5;	/* keeps the slash */
+		if (strncmp(path, pattern, prefix) != 0 ||
+		    !params_valid_slug(path + prefix, strlen(path + prefix)))
+			return 0;
+		*slug = path + prefix;
+		return 1;
+	}
 	if (hole == NULL)
 		return strcmp(pattern, path) == 0;
 	prefix = (size_t)(hole - pattern) + 1;	/* keeps the slash */
@@ -100,13 +125,14 @@ static void
 router_allow(struct response *res, const char *path)
 {
 	char allow[64] = "";
+	const char *slug;
 	size_t i;
 	uint64_t id;
 
 	for (i = 0; i < ARRAY_SIZE(routes); i++) {
 		const char *m = NULL;
 
-		if (!router_match(routes[i].pattern, path, &id))
+		if (!router_match(routes[i].pattern, path, &id, &slug))
 			continue;
 		switch (routes[i].method) {
 		case HTTP_GET: m = "GET, HEAD"; break;
@@ -128,6 +154,7 @@ router_dispatch(struct app *app, struct request *req, struct response *res)
 	enum http_method method = req->method == HTTP_HEAD ? HTTP_GET :
 	    req->method;
 	int path_known = 0;
+	const char *slug;
 	uint64_t id;
 	size_t i;
 
@@ -143,9 +170,10 @@ router_dispatch(struct app *app, struct request *req, struct response *res)
 	for (i = 0; i < ARRAY_SIZE(routes); i++) {
 		const struct route *r = &routes[i];
 
-		if (!router_match(r->pattern, req->path, &id))
+		if (!router_match(r->pattern, req->path, &id, &slug))
 			continue;
 		path_known = 1;
+		req->path_slug = slug;
 		req->route = r->name;
 		req->metric = r->metric;
 		if (r->method != method)

@@ -46,7 +46,8 @@ it_case "GET /api/openapi.json: docs/openapi.yaml as JSON, its version, ETag and
 
 t_api_lists_304() {
 	local u etag
-	for u in /api/categories "/api/products?category=lighting&sort=name"; do
+	for u in /api/categories /api/categories/lighting \
+	    "/api/products?category=lighting&sort=name"; do
 		http GET "$u"
 		expect_eq "$u" "$STATUS" 200
 		etag=$(header etag)
@@ -137,7 +138,11 @@ t_api_db_down_503() {
 	    "POST /api/products A {\"sku\":\"D-$API_RUN\",\"name\":\"n\",\"category\":\"lighting\",\"price_cents\":1,\"stock\":1}" \
 	    "PATCH /api/products/401 A {\"stock\":5}" "DELETE /api/products/401 A" \
 	    "GET /api/admin/jobs A" "GET /api/admin/jobs/1 A" \
-	    "POST /api/admin/jobs/1/replay A" "GET /api/admin/stats A"; do
+	    "POST /api/admin/jobs/1/replay A" "GET /api/admin/stats A" \
+	    "GET /api/categories/lighting" \
+	    "POST /api/categories A {\"slug\":\"d-$API_RUN\",\"name\":\"n\"}" \
+	    "PATCH /api/categories/lighting A {\"name\":\"n\"}" \
+	    "DELETE /api/categories/lighting A"; do
 		read -r m p a b <<<"$r"
 		set -- -H "$API_J"
 		[ "$a" = A ] && set -- "$@" -H "$auth"
