@@ -51,6 +51,7 @@
 #include "handler.h"
 #include "jobs.h"
 #include "log.h"
+#include "metrics_file.h"
 #include "queue.h"
 #include "runner.h"
 #include "runner_sql.h"
@@ -89,6 +90,8 @@ struct run_state {
 	uint64_t		 deadline_us;	/* 0: none */
 	const char		*metrics_path;
 	struct run_totals	 totals;
+	struct run_totals	 written;	/* in the metrics file */
+	int			 run_reported;	/* this run counted there */
 };
 
 static volatile sig_atomic_t run_stop;
@@ -198,6 +201,14 @@ run_count(struct run_state *s, const struct jobs_decision *d)
 		s->totals.dead++;
 		break;
 	}
+}
+
+/* 1 when the run touched no job at all. */
+static int
+run_idle(const struct run_totals *t)
+{
+	return t->claimed == 0 && t->done == 0 && t->retried == 0 &&
+	    t->dead == 0 && t->lease_lost == 0;
 }
 
 static void
@@ -391,49 +402,35 @@ run_batch(struct run_state *s)
 	return failed ? -1 : (int)n;
 }
 
-/* Prometheus textfile-collector format, replaced atomically. */
+/*
+ * Adds what this process counted since its last write to the textfile
+ * (metrics_file.h: summed across runs, under a lock).  A failed write
+ * keeps the difference for the next one.
+ */
 static void
-run_write_metrics(const struct run_state *s)
+run_write_metrics(struct run_state *s)
 {
-	char tmp[4096];
-	FILE *fp;
-	int n;
+	struct metrics_file_values d;
+	const struct run_totals *t = &s->totals, *w = &s->written;
 
 	if (s->metrics_path == NULL)
 		return;
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", s->metrics_path,
-	    (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp) || (fp = fopen(tmp, "w")) == NULL)
-		return;
-	fprintf(fp, "# TYPE job_runner_jobs_claimed_total counter\n"
-	    "job_runner_jobs_claimed_total %llu\n"
-	    "# TYPE job_runner_jobs_done_total counter\n"
-	    "job_runner_jobs_done_total %llu\n"
-	    "# TYPE job_runner_jobs_retried_total counter\n"
-	    "job_runner_jobs_retried_total %llu\n"
-	    "# TYPE job_runner_jobs_dead_total counter\n"
-	    "job_runner_jobs_dead_total %llu\n"
-	    "# TYPE job_runner_lease_lost_total counter\n"
-	    "job_runner_lease_lost_total %llu\n"
-	    "# TYPE job_runner_run_duration_seconds gauge\n"
-	    "job_runner_run_duration_seconds %.3f\n",
-	    (unsigned long long)s->totals.claimed,
-	    (unsigned long long)s->totals.done,
-	    (unsigned long long)s->totals.retried,
-	    (unsigned long long)s->totals.dead,
-	    (unsigned long long)s->totals.lease_lost,
-	    (double)(util_monotonic_us() - s->started_us) / 1e6);
-	if (s->totals.last_success_ms != 0)
-		fprintf(fp, "# TYPE job_runner_last_success_timestamp_seconds "
-		    "gauge\njob_runner_last_success_timestamp_seconds %.3f\n",
-		    (double)s->totals.last_success_ms / 1e3);
-	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-		fclose(fp);
-		unlink(tmp);
-		return;
+	memset(&d, 0, sizeof(d));
+	d.counter[MF_RUNS] = s->run_reported ? 0 : 1;
+	/* releases happen inside a batch, so claimed never drops below
+	 * what was written after the previous one */
+	d.counter[MF_CLAIMED] = t->claimed - w->claimed;
+	d.counter[MF_DONE] = t->done - w->done;
+	d.counter[MF_RETRIED] = t->retried - w->retried;
+	d.counter[MF_DEAD] = t->dead - w->dead;
+	d.counter[MF_LEASE_LOST] = t->lease_lost - w->lease_lost;
+	d.last_success_ms = t->last_success_ms;
+	d.last_run_ms = util_now_ms();
+	if (metrics_file_update(s->metrics_path, &d,
+	    (double)(util_monotonic_us() - s->started_us) / 1e6) == 0) {
+		s->written = *t;
+		s->run_reported = 1;
 	}
-	if (fclose(fp) != 0 || rename(tmp, s->metrics_path) != 0)
-		unlink(tmp);
 }
 
 /* The main loop.  Returns the exit code. */
@@ -557,7 +554,9 @@ runner_cmd_run(const struct conf *conf, int argc, char **argv)
 	run_signals();
 	rc = run_loop(&s);
 	run_write_metrics(&s);
-	log_msg(rc == 0 ? LOG_INFO : LOG_ERROR, "event=run_summary mode=%s "
+	/* an idle pass (a timer every few seconds) says nothing at info */
+	log_msg(rc != 0 ? LOG_ERROR : run_idle(&s.totals) ? LOG_DEBUG :
+	    LOG_INFO, "event=run_summary mode=%s "
 	    "runner=%s claimed=%llu done=%llu retried=%llu dead=%llu "
 	    "lease_lost=%llu duration_ms=%llu exit=%d", s.once ? "once" : "loop",
 	    s.runner.id, (unsigned long long)s.totals.claimed,
