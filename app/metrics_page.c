@@ -3,7 +3,9 @@
  * (version 0.0.4).  Counters come from the shared block every worker adds
  * to (app_metrics.h); the queue gauges are the queue's own counts
  * (queue_count: cheap indexed queries; "done" is never counted, it grows
- * without bound).  nginx serves this route to loopback clients only.
+ * without bound); they describe the shared database, so every app host
+ * exports the same values and dashboards take their max, never their sum.
+ * nginx serves this route to loopback clients only.
  */
 #include "config.h"
 
@@ -59,6 +61,9 @@ cache_gauges(struct app *app, struct buf *b)
 	    "catalog_cache_near_bytes %zu\n", sh->near_bytes);
 }
 
+/* Every app host reads the same database (docs/OPERATIONS.md). */
+#define DB_WIDE ", the same on every app host: aggregate with max, not sum"
+
 static void
 queue_gauges(struct app *app, struct buf *b)
 {
@@ -66,16 +71,18 @@ queue_gauges(struct app *app, struct buf *b)
 
 	if (queue_count(&app->db, &c) == DB_OK)
 		buf_printf(b, "# HELP catalog_jobs Jobs in the queue by status "
-		    "(done is not counted).\n# TYPE catalog_jobs gauge\n"
+		    "(done is not counted); database-wide" DB_WIDE ".\n"
+		    "# TYPE catalog_jobs gauge\n"
 		    "catalog_jobs{status=\"pending\"} %" PRId64 "\n"
 		    "catalog_jobs{status=\"running\"} %" PRId64 "\n"
 		    "catalog_jobs{status=\"dead\"} %" PRId64 "\n"
 		    "# HELP catalog_jobs_oldest_due_age_seconds Age of "
-		    "the oldest due pending job.\n# TYPE "
+		    "the oldest due pending job; database-wide" DB_WIDE
+		    ".\n# TYPE "
 		    "catalog_jobs_oldest_due_age_seconds gauge\n"
 		    "catalog_jobs_oldest_due_age_seconds %.6f\n"
 		    "# HELP catalog_dead_letters Dead letters not yet "
-		    "replayed.\n# TYPE catalog_dead_letters gauge\n"
+		    "replayed; database-wide" DB_WIDE ".\n# TYPE catalog_dead_letters gauge\n"
 		    "catalog_dead_letters %" PRId64 "\n", c.pending, c.running,
 		    c.dead, (double)c.oldest_due_age_us / 1e6,
 		    c.dead_letters_open);

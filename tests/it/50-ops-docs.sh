@@ -92,3 +92,87 @@ t_ops_readme_links() {
 	done
 }
 it_case "README.md links every document in docs/" t_ops_readme_links
+
+# The queue's recording and alerting rules in docs/OPERATIONS.md (the
+# yaml block that starts "# catalog-queue.rules.yml") are valid, and do
+# what the page says with two app hosts exporting the same database-wide
+# gauges (counted once: max, not sum) and two runner hosts, one of which
+# stops.
+t_ops_alert_rules() {
+	local d out
+	command -v promtool >/dev/null || fail "promtool not installed (scripts/deps installs prometheus)"
+	d=$(mktemp -d) || fail mktemp
+	it_defer "rm -rf '$d'"
+	awk '/^# catalog-queue.rules.yml$/ { on = 1 } on && /^```$/ { exit } on' \
+	    "$top_srcdir/docs/OPERATIONS.md" >"$d/rules.yml"
+	grep -q 'alert: CatalogQueueStalled' "$d/rules.yml" ||
+	    fail "no rules block found in docs/OPERATIONS.md"
+	out=$(promtool check rules "$d/rules.yml" 2>&1) || fail "promtool check rules: $out"
+	cat >"$d/test.yml" <<'YAML'
+rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'catalog_dead_letters{instance="app1:80",job="catalog"}'
+        values: '2x15 3x15'
+      - series: 'catalog_dead_letters{instance="app2:80",job="catalog"}'
+        values: '2x15 3x15'
+      - series: 'catalog_jobs_oldest_due_age_seconds{instance="app1:80",job="catalog"}'
+        values: '0x5 400x25'
+      - series: 'catalog_jobs_oldest_due_age_seconds{instance="app2:80",job="catalog"}'
+        values: '0x5 400x25'
+      - series: 'catalog_jobs{instance="app1:80",job="catalog",status="pending"}'
+        values: '5x30'
+      - series: 'catalog_jobs{instance="app2:80",job="catalog",status="pending"}'
+        values: '5x30'
+      - series: 'job_runner_jobs_done_total{instance="run1:9100",job="node"}'
+        values: '10x30'
+      - series: 'job_runner_jobs_done_total{instance="run2:9100",job="node"}'
+        values: '7x30'
+      - series: 'job_runner_last_run_timestamp_seconds{instance="run1:9100",job="node"}'
+        values: '0+60x30'
+      - series: 'job_runner_last_run_timestamp_seconds{instance="run2:9100",job="node"}'
+        values: '0+60x5 300x25'
+    promql_expr_test:
+      - expr: catalog:dead_letters:max
+        eval_time: 5m
+        exp_samples:
+          - labels: 'catalog:dead_letters:max{job="catalog"}'
+            value: 2
+      - expr: catalog:jobs:max
+        eval_time: 5m
+        exp_samples:
+          - labels: 'catalog:jobs:max{job="catalog",status="pending"}'
+            value: 5
+    alert_rule_test:
+      - eval_time: 5m
+        alertname: CatalogQueueOldestDueAge
+      - eval_time: 10m
+        alertname: CatalogQueueOldestDueAge
+        exp_alerts:
+          - exp_labels: {job: catalog, severity: page}
+            exp_annotations: {summary: 'the oldest due job has waited 6m 40s'}
+      - eval_time: 10m
+        alertname: CatalogQueueStalled
+        exp_alerts:
+          - exp_labels: {job: catalog, status: pending, severity: page}
+            exp_annotations: {summary: 'jobs pending, none done anywhere for 10 minutes'}
+      - eval_time: 6m
+        alertname: CatalogRunnerNotRunning
+      - eval_time: 10m
+        alertname: CatalogRunnerNotRunning
+        exp_alerts:
+          - exp_labels: {instance: 'run2:9100', job: node, severity: ticket}
+            exp_annotations: {summary: 'job-runner on run2:9100 has not run for 2 minutes'}
+      - eval_time: 10m
+        alertname: CatalogDeadLettersGrowing
+      - eval_time: 20m
+        alertname: CatalogDeadLettersGrowing
+        exp_alerts:
+          - exp_labels: {job: catalog, severity: ticket}
+            exp_annotations: {summary: '3 dead letters, more than 15 minutes ago'}
+YAML
+	out=$(cd "$d" && promtool test rules test.yml 2>&1) || fail "promtool test rules: $out"
+}
+it_case "the queue alerts in docs/OPERATIONS.md pass promtool check and test rules (2 app hosts, 2 runners)" t_ops_alert_rules
