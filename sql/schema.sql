@@ -2,7 +2,7 @@
 --
 -- Loaded once into an empty database by `scripts/stack up` and the test
 -- fixture.  Every table is InnoDB/utf8mb4.  The indexes exist for the
--- queries in core/ and app/; each is named after the query it serves.
+-- queries in common/ and app/; each is named after the query it serves.
 --
 -- Deletion rule: products are deleted for real; order_items keep a copy of
 -- the sku, name and unit price at order time and carry no foreign key to
