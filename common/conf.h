@@ -1,7 +1,7 @@
 /*
  * conf.h: the configuration file shared by catalog-fcgi and job-runner.
  *
- * Format (CONTRACT §2): `key = value` lines; blank lines are ignored; `#`
+ * Format (docs/CONFIGURATION.md, catalog.conf(5)): `key = value` lines; blank lines are ignored; `#`
  * starts a comment at the beginning of a line or after a space or tab, as in
  * sh(1), so `key = value  # note` works and a password such as `pa#ss`
  * keeps its `#`.

@@ -9,7 +9,7 @@
  * whole group is killed (SIGKILL) once runner.handler_timeout_seconds have
  * passed, so a hung MTA cannot hold a job past its lease.
  *
- * Outcome (CONTRACT §5, sysexits(3)): exit 0 delivered; 75 EX_TEMPFAIL, a
+ * Outcome (job-runner(8), <sysexits.h>): exit 0 delivered; 75 EX_TEMPFAIL, a
  * signal or the timeout transient; any other exit permanent.  A command
  * that cannot be executed exits EX_TEMPFAIL: a broken installation is
  * fixed by an operator and should not kill every queued message at once.

@@ -3,7 +3,7 @@
  *
  * On success the cross-key rules must hold and every string must be
  * NUL-terminated inside its buffer; on failure the message must name the
- * file, as CONTRACT §2 requires.
+ * file, as catalog.conf(5) promises.
  */
 #include "config.h"
 

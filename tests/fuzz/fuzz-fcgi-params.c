@@ -19,7 +19,7 @@
  * without network waits.  The admin token is FUZZ_ADMIN_TOKEN, which the
  * seed corpus uses to reach the admin handlers.
  *
- * Invariants: never a 500 (the contract allows only 503, for the database
+ * Invariants: never a 500 (docs/API.md allows only 503, for the database
  * being down); header lines are printable ASCII (nothing a client sends
  * can split or add a header); every 4xx/5xx body is an RFC 9457 problem
  * whose status member matches.  catalog_etag_matches() is also run on the

@@ -3,7 +3,7 @@
  * (params_products) and its canonical cache key (params_products_key).
  *
  * Invariants checked on every input that parses:
- *   - every field is within the contract's bounds;
+ *   - every field is within docs/API.md's bounds;
  *   - the key fits the buffer catalog.c gives it, and the full memcached
  *     key built from it ("v1:<key>:<generation>", cache.c) is
  *     cache_key_valid() for the largest generation;

@@ -1,6 +1,6 @@
 /*
  * test-params.c: the catalog query parser and its canonical cache keys.
- * Every bad value of the contract (and more) gives a 400 detail; every
+ * Every bad value docs/API.md names (and more) gives a 400 detail; every
  * spelling of the same query gives the same key; keys stay within
  * memcached's rules whatever the client sends.
  */
