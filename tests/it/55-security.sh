@@ -88,6 +88,8 @@ t_sec_db_user() {
 	# the column grant it does hold works (a no-op update)
 	out=$(sec_app_sql "UPDATE orders SET confirmation_sent_at = confirmation_sent_at WHERE id = 0") ||
 	    fail "UPDATE orders.confirmation_sent_at refused: $out"
+	out=$(sec_app_sql "UPDATE categories SET name = name WHERE id = 0") ||
+	    fail "UPDATE categories.name refused: $out"
 	for q in "DROP TABLE dead_letter_jobs" \
 	    "CREATE TABLE sec_probe (i INT)" \
 	    "ALTER TABLE products ADD COLUMN sec_probe INT" \
@@ -96,6 +98,7 @@ t_sec_db_user() {
 	    "UPDATE orders SET email = 'x@example.com' WHERE id = 0" \
 	    "UPDATE orders SET total_cents = 0 WHERE id = 0" \
 	    "DELETE FROM orders WHERE id = 0" \
+	    "UPDATE categories SET slug = 'sec-probe' WHERE id = 0" \
 	    "GRANT SELECT ON catalog.products TO 'catalog'@'localhost'"; do
 		if out=$(sec_app_sql "$q"); then
 			fail "the app user may: $q"
@@ -108,7 +111,7 @@ t_sec_db_user() {
 	expect_eq "dead_letter_jobs still there" \
 	    "$(sql "SELECT COUNT(*) >= 0 FROM dead_letter_jobs")" 1
 }
-it_case "DB user: no DROP/CREATE/ALTER/GRANT, no mysql.user, no UPDATE of orders.email (column grant)" t_sec_db_user
+it_case "DB user: no DROP/CREATE/ALTER/GRANT, no mysql.user, no UPDATE of orders.email or categories.slug (column grants)" t_sec_db_user
 
 t_sec_token_not_logged() {
 	local wrong="${CATALOG_ADMIN_TOKEN}x" ids=() f
