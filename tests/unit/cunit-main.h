@@ -11,6 +11,9 @@
 
 #include <stdio.h>
 
+#ifdef CATALOG_NO_CUNIT
+#error "make check needs CUnit: apt-get install libcunit1-dev, then run ./configure again"
+#endif
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
 
