@@ -4,9 +4,11 @@
  * token and the path's slug (params_valid_slug).
  *
  * The same shape as the product writes (admin.c): body validated against a
- * table (unknown members refused) -> one transaction (db_tx) -> cache_bump
- * after the commit and before the answer, also when the COMMIT's answer
- * was lost (DB_EUNKNOWN: it may have happened; answered 503).
+ * table (unknown members refused) -> one transaction (db_tx) whose last
+ * statement logs the namespaces it touched (cache_log_record: the log row
+ * commits with the write, so every host applies it) -> cache_bump after
+ * the commit and before the answer, also when the COMMIT's answer was lost
+ * (DB_EUNKNOWN: it may have happened; answered 503).
  *
  * Namespaces (catalog.h): g:c:<slug> (the category's own answer and its
  * product lists) and g:all (the category list).  Products show only the
@@ -76,17 +78,28 @@ category_body(struct request *req, struct response *res,
 	return 0;
 }
 
-/* Bumps g:c:<slug> and g:all. */
-static void
-category_invalidate(struct app *app, const char *slug)
+/* The transaction's last statement: logs g:c:<slug> and g:all (cache.h,
+ * THE LOG).  A db.h outcome. */
+static int
+category_log(struct db *db, struct cache_invalidation *inv, const char *slug)
 {
-	char ns[2][CACHE_NS_MAX];
-	const char *list[2] = { ns[0], ns[1] };
+	char ns[CACHE_NS_MAX];
 
-	if (catalog_ns_category(slug, ns[0], sizeof(ns[0])) != 0)
-		return;		/* a valid slug always fits */
-	snprintf(ns[1], sizeof(ns[1]), "%s", CATALOG_NS_ALL);
-	cache_bump(&app->cache, list, 2);
+	inv->n = 0;
+	inv->log_id = 0;
+	if (catalog_ns_category(slug, ns, sizeof(ns)) == 0)
+		(void)cache_invalidation_add(inv, ns);	/* a valid slug fits */
+	(void)cache_invalidation_add(inv, CATALOG_NS_ALL);
+	return cache_log_record(db, inv);
+}
+
+/* After COMMIT, or a COMMIT whose answer was lost: deliver, then answer. */
+static void
+category_invalidate(struct app *app, int rc, struct cache_invalidation *inv)
+{
+	inv->committed = rc == DB_OK;
+	if ((rc == DB_OK || rc == DB_EUNKNOWN) && inv->log_id != 0)
+		cache_bump(&app->cache, inv);
 }
 
 /* The problem for a failed write: a refusal or the database. */
@@ -126,6 +139,7 @@ struct category_create {
 	const struct body_value	*v;
 	char			 slug[PARAMS_SLUG_MAX + 1];
 	struct catalog_category	 c;
+	struct cache_invalidation inv;
 };
 
 static int
@@ -140,8 +154,9 @@ category_create_tx(struct db *db, void *arg)
 	if ((rc = db_exec(db, STMT_CATEGORY_INSERT, a, 2, NULL,
 	    NULL)) != DB_OK)
 		return db_errno(db) == ER_DUP_ENTRY ? CATEGORY_SLUG_TAKEN : rc;
-	return catalog_category_load(db, cc->slug, &cc->c) == 1 ? DB_OK :
-	    DB_ERR;
+	if (catalog_category_load(db, cc->slug, &cc->c) != 1)
+		return DB_ERR;
+	return category_log(db, &cc->inv, cc->slug);
 }
 
 void
@@ -161,8 +176,7 @@ admin_category_create(struct app *app, struct request *req,
 	/* validated: [a-z0-9-], at most PARAMS_SLUG_MAX bytes */
 	memcpy(cc.slug, v[CF_SLUG].s, v[CF_SLUG].len);
 	rc = db_tx(&app->db, "category_create", category_create_tx, &cc);
-	if (rc == DB_OK || rc == DB_EUNKNOWN)
-		category_invalidate(app, cc.slug);
+	category_invalidate(app, rc, &cc.inv);
 	if (rc != DB_OK) {
 		category_refuse(res, rc);
 		goto done;
@@ -180,6 +194,7 @@ struct category_patch {
 	const char		*slug;
 	const struct body_value	*v;
 	struct catalog_category	 c;
+	struct cache_invalidation inv;
 };
 
 static int
@@ -196,8 +211,9 @@ category_patch_tx(struct db *db, void *arg)
 	a[1] = db_i64(id.i);
 	if ((rc = db_exec(db, STMT_CATEGORY_RENAME, a, 2, NULL, NULL)) != DB_OK)
 		return rc;
-	return catalog_category_load(db, cp->slug, &cp->c) == 1 ? DB_OK :
-	    DB_ERR;
+	if (catalog_category_load(db, cp->slug, &cp->c) != 1)
+		return DB_ERR;
+	return category_log(db, &cp->inv, cp->slug);
 }
 
 void
@@ -215,8 +231,7 @@ admin_category_update(struct app *app, struct request *req,
 	cp.slug = req->path_slug;
 	cp.v = v;
 	rc = db_tx(&app->db, "category_update", category_patch_tx, &cp);
-	if (rc == DB_OK || rc == DB_EUNKNOWN)
-		category_invalidate(app, cp.slug);
+	category_invalidate(app, rc, &cp.inv);
 	if (rc != DB_OK) {
 		category_refuse(res, rc);
 		goto done;
@@ -228,10 +243,16 @@ done:
 
 /* --- DELETE /api/categories/{slug} -------------------------------------- */
 
+struct category_delete {
+	char			 slug[PARAMS_SLUG_MAX + 1];
+	struct cache_invalidation inv;
+};
+
 static int
 category_delete_tx(struct db *db, void *arg)
 {
-	struct db_val a = db_cstr(arg);
+	struct category_delete *cd = arg;
+	struct db_val a = db_cstr(cd->slug);
 	uint64_t affected = 0;
 	int rc;
 
@@ -239,20 +260,22 @@ category_delete_tx(struct db *db, void *arg)
 	    NULL)) != DB_OK)
 		return db_errno(db) == ER_ROW_IS_REFERENCED_2 ?
 		    CATEGORY_NOT_EMPTY : rc;
-	return affected == 0 ? CATEGORY_MISSING : DB_OK;
+	if (affected == 0)
+		return CATEGORY_MISSING;
+	return category_log(db, &cd->inv, cd->slug);
 }
 
 void
 admin_category_delete(struct app *app, struct request *req,
     struct response *res, uint64_t unused)
 {
-	char slug[PARAMS_SLUG_MAX + 1];
+	struct category_delete cd;
 	int rc;
 
-	snprintf(slug, sizeof(slug), "%s", req->path_slug);
-	rc = db_tx(&app->db, "category_delete", category_delete_tx, slug);
-	if (rc == DB_OK || rc == DB_EUNKNOWN)
-		category_invalidate(app, slug);
+	memset(&cd, 0, sizeof(cd));
+	snprintf(cd.slug, sizeof(cd.slug), "%s", req->path_slug);
+	rc = db_tx(&app->db, "category_delete", category_delete_tx, &cd);
+	category_invalidate(app, rc, &cd.inv);
 	if (rc != DB_OK) {
 		category_refuse(res, rc);
 		return;
