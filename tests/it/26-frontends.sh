@@ -56,6 +56,7 @@ fe_start() {
 	    }
 	    server {
 	        listen 127.0.0.1:$FE_PORT_nginx;
+	        set \$catalog_www $top_srcdir/www;
 	        include catalog-locations.conf;
 	    }
 	}

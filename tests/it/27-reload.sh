@@ -50,10 +50,11 @@ rl_set() {
 	grep -q "^$1 = $2\$" "$CATALOG_CONF" || echo "$1 = $2" >>"$CATALOG_CONF"
 }
 
-# rl_products: products with stock enough for a few hundred orders.
+# rl_products: 20 products in stock (fl_restock then tops them up: the
+# load orders thousands of units).
 rl_products() {
 	sql "SELECT GROUP_CONCAT(id SEPARATOR ' ') FROM (SELECT id FROM products
-	    WHERE stock >= 300 ORDER BY id LIMIT 20) x"
+	    WHERE stock > 0 ORDER BY id LIMIT 20) x"
 }
 
 # rl_spans T1 T2: the load's requests started before T1, between T1 and T2,
@@ -96,7 +97,9 @@ t_reload_under_load() {
 	gen0=$(rl_children "$master")
 	[ "$(wc -l <<<"$gen0")" = 4 ] || fail "workers before: $(echo $gen0)"
 	prods=$(rl_products)
-	[ "$(wc -w <<<"$prods")" -ge 5 ] || fail "not enough stock for the orders"
+	[ "$(wc -w <<<"$prods")" -ge 5 ] || fail "not enough products for the orders"
+	# shellcheck disable=SC2086
+	fl_restock $prods
 	reloads0=$(grep -c 'event=reloaded' "$FIX_DIR/log/app.log")
 	fl_load 10 3 2 rl "$prods" "$(echo $RL_URLS)"
 	sleep 1.5
@@ -229,6 +232,8 @@ t_restart_socket_held() {
 	m0=$(pgrep -P "$holder") || fail "the app did not start under the holder"
 	grep -q 'source=systemd fd=3' "$dir/log/app.log" || fail "not socket-activated"
 	prods=$(rl_products)
+	# shellcheck disable=SC2086
+	fl_restock $prods
 	fl_load 10 3 2 rs "$prods" "$(echo $RL_URLS)"
 	sleep 1.5
 	t1=$(fl_now_ms)

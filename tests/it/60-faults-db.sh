@@ -18,20 +18,16 @@ fd_worker_pids() {
 
 # fd_restart TAG: the case, on whatever app runs now.
 fd_restart() {
-	local tag=$1 token prods urls p master workers restarts stock0 stock1 sold
+	local tag=$1 prods urls p master workers restarts stock0 stock1 sold
 	local t_down0 t_down1 t_up0 t_up t_ok bad u n201 _
 	fl_init "$tag"
 	fl_cleanup "$tag"
-	token=${CATALOG_ADMIN_TOKEN:-$(fl_admin_token)}
 	prods=$(sql "SELECT p.id FROM products p JOIN categories c
 	  ON c.id = p.category_id WHERE c.slug = '$FD_ORDER_CAT'
 	  ORDER BY p.id LIMIT 4" | tr '\n' ' ')
 	[ -n "$prods" ] || fail "no products"
-	for p in $prods; do
-		http PATCH "/api/products/$p" -H "Authorization: Bearer $token" \
-		    -H 'Content-Type: application/json' --data-binary '{"stock":100000}'
-		[ "$STATUS" = 200 ] || fail "PATCH stock: $STATUS"
-	done
+	# shellcheck disable=SC2086
+	fl_restock $prods
 	stock0=$(sql "SELECT SUM(stock) FROM products WHERE id IN (${prods// /,}0)")
 	urls="/api/categories /api/products?category=bedding /api/products?category=lighting&sort=price"
 	for p in 2 3 4 5 6 7 8 9; do urls="$urls /api/products/$p"; done

@@ -28,6 +28,18 @@ fl_admin_token() {
 	awk -F' *= *' '$1 == "http.admin_token" { print $2 }' "$CATALOG_CONF"
 }
 
+# fl_restock ID...: stock 100000 for each product, through the admin API
+# (so every cached copy is invalidated): a load's orders must never run
+# short, whatever earlier cases of the run have sold.
+fl_restock() {
+	local token=${CATALOG_ADMIN_TOKEN:-$(fl_admin_token)} p
+	for p in "$@"; do
+		http PATCH "/api/products/$p" -H "Authorization: Bearer $token" \
+		    -H 'Content-Type: application/json' --data-binary '{"stock":100000}'
+		[ "$STATUS" = 200 ] || fail "PATCH /api/products/$p stock: $STATUS"
+	done
+}
+
 # fl_reader OUT END_MS URL...: GETs a random URL of the list until END_MS,
 # over one kept connection (tests/lib/load.py).
 fl_reader() {
