@@ -444,17 +444,21 @@ t_mh_healthy() {
 }
 
 # mh_fault_server -> the port and index of P's namespace server.  A
-# memcached an earlier case restarted holds nothing while both hosts may
-# still answer P from their memory (mh_prime sees HIT): a write then
-# recreates the generation on its server (and moves the hosts' tags, so
-# the next reads refill that server).
+# memcached an earlier case restarted holds nothing, and while the hosts'
+# breakers for it are still open they answer P from the database and keep
+# it in their memory (mh_prime sees HIT).  A write's delivery recreates
+# the generation on its server once the breaker has closed: write until
+# it is there (up to 6 s; the probe runs every cache.retry_seconds).
 mh_fault_server() {
-	if ! MH_FP=$(mh_server_of "g:p:$MH_P"); then
+	local _
+	for _ in $(seq 1 20); do
+		MH_FP=$(mh_server_of "g:p:$MH_P") && break
 		mh_patch a "{\"price_cents\":$(mh_price 0)}"
 		[ "$STATUS" = 200 ] || fail "PATCH through A: $STATUS"
-		mh_prime || fail "not primed after the write"
-		MH_FP=$(mh_server_of "g:p:$MH_P") || fail "g:p:$MH_P is on no server"
-	fi
+		sleep 0.3
+	done
+	[ -n "$MH_FP" ] || fail "g:p:$MH_P is on no server"
+	mh_prime || fail "not primed after the writes"
 	MH_FI=$(mh_index_of "$MH_FP")
 }
 
