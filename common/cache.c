@@ -57,16 +57,6 @@ cache_ok(memcached_return_t rc)
 	    rc == MEMCACHED_END;
 }
 
-static uint64_t
-cache_random_generation(void)
-{
-	uint64_t g = 0;
-
-	if (util_random(&g, sizeof(g)) != 0)
-		g = util_monotonic_us() ^ ((uint64_t)getpid() << 40);
-	return (g >> 1) | 1;	/* below 2^63, never 0 */
-}
-
 /*
  * Reads namespace ns (on server i), creating it with a random value when
  * missing.  0 and *gen, or -1 (bypass).
@@ -89,7 +79,7 @@ cache_generation(struct cache *c, uint32_t i, const char *ns, uint64_t *gen)
 			if (ok == 0)
 				return 0;
 			/* garbage: replace it with a fresh value */
-			*gen = cache_random_generation();
+			*gen = cache_generation_new();
 			snprintf(text, sizeof(text), "%" PRIu64, *gen);
 			rc = memcached_set_by_key(c->mc, ns, nslen, ns, nslen,
 			    text, strlen(text), 0, 0);
@@ -100,7 +90,7 @@ cache_generation(struct cache *c, uint32_t i, const char *ns, uint64_t *gen)
 		free(v);
 		if (rc != MEMCACHED_NOTFOUND)
 			break;
-		*gen = cache_random_generation();
+		*gen = cache_generation_new();
 		snprintf(text, sizeof(text), "%" PRIu64, *gen);
 		rc = memcached_add_by_key(c->mc, ns, nslen, ns, nslen, text,
 		    strlen(text), 0, 0);

@@ -373,6 +373,16 @@ cache_usable(struct cache *c, uint32_t i)
 	return 1;
 }
 
+uint64_t
+cache_generation_new(void)
+{
+	uint64_t g = 0;
+
+	if (util_random(&g, sizeof(g)) != 0)
+		g = util_monotonic_us() ^ ((uint64_t)getpid() << 40);
+	return (g >> 1) | 1;
+}
+
 memcached_return_t
 cache_incr(memcached_st *mc, const char *ns)
 {
@@ -385,9 +395,8 @@ cache_incr(memcached_st *mc, const char *ns)
 	if (rc != MEMCACHED_NOTFOUND)
 		return rc;
 	/* missing: a random value, never a small counter (cache.h) */
-	if (util_random(&g, sizeof(g)) != 0)
-		g = util_monotonic_us() ^ ((uint64_t)getpid() << 40);
-	snprintf(text, sizeof(text), "%" PRIu64, (g >> 1) | 1);
+	g = cache_generation_new();
+	snprintf(text, sizeof(text), "%" PRIu64, g);
 	rc = memcached_add_by_key(mc, ns, len, ns, len, text, strlen(text), 0,
 	    0);
 	if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS)

@@ -35,6 +35,9 @@ memcached_st *cache_single(struct cache *c, uint32_t i);
 /* Increments (or creates) namespace ns through handle mc (a one-server
  * handle, or c->mc with ns as its own master key). */
 memcached_return_t cache_incr(memcached_st *mc, const char *ns);
+/* A new namespace value: random, below 2^63, never 0, so a recreated
+ * (evicted) namespace never repeats a value whose keys may linger. */
+uint64_t cache_generation_new(void);
 
 /*
  * The probe, in the poller (cache.h, BREAKER).  cache_probe_begin: 1 when
