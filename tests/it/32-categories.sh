@@ -188,6 +188,35 @@ t_cat_patch() {
 }
 it_case "categories: rename is 200 and visible at once; bad bodies 400, 415; unknown 404" t_cat_patch
 
+# The writing host's own reads see a rename at once, not one poll later:
+# each round warms the category and the list, renames, and reads both back
+# on the same connection a few ms after the 200 (the poller, every 100 ms,
+# would rarely land in that gap, and never 20 times).
+t_cat_rename_rounds() {
+	local s=c-$CAT_RUN-r i out stale=0 rounds=20
+	cat_post "$s" "R0"
+	expect_eq created "$STATUS" 201
+	for i in $(seq 1 $rounds); do
+		out=$(curl -s --max-time 10 -o /dev/null "$CATALOG_URL/api/categories/$s" \
+		    --next -s -o /dev/null "$CATALOG_URL/api/categories" \
+		    --next -s --max-time 10 -X PATCH -H "$(cat_auth)" -H "$CAT_J" \
+		    --data-binary "{\"name\":\"R$i\"}" -w '%{http_code}\n' -o /dev/null \
+		    "$CATALOG_URL/api/categories/$s" \
+		    --next -s -w '\n' "$CATALOG_URL/api/categories/$s" \
+		    --next -s -w '\n' "$CATALOG_URL/api/categories")
+		# three lines: the status, the category, the list
+		if [ "$(printf '%s\n' "$out" | head -1)" != 200 ] ||
+		    [ "$(printf '%s\n' "$out" | grep -o "\"slug\":\"$s\",\"name\":\"R$i\"" | wc -l)" != 2 ]; then
+			stale=$((stale + 1))
+			[ $stale -le 3 ] && echo "# round $i: ${out:0:300}"
+		fi
+	done
+	expect_eq "stale reads in $rounds rounds" "$stale" 0
+	http DELETE "/api/categories/$s" -H "$(cat_auth)"
+	expect_eq deleted "$STATUS" 204
+}
+it_case "categories: a rename is visible at once on the writing host, category and list (20 rounds)" t_cat_rename_rounds
+
 # Product writes change the category's product_count, cached or not, and
 # a rename does not change its products (they show the slug only).
 t_cat_counts() {

@@ -72,6 +72,46 @@ t_rq_disjoint() {
 }
 it_case "two concurrent runners claim disjoint jobs, each job once" t_rq_disjoint
 
+# A claim skips what another session holds locked instead of waiting for
+# it (FOR UPDATE SKIP LOCKED): with the queue's first due job locked by a
+# transaction held 6 s, run --once does the other four and returns while
+# the lock is still held; the locked one is left pending for the next run.
+t_rq_skip_locked() {
+	local log="$FIX_DIR/rq-skip.log" first locker i held=""
+	rt_cleanup qs
+	rt_orders 5 qs
+	: >"$log"
+	first=$(sql "SELECT MIN(j.id) FROM jobs j WHERE $(rt_where qs)")
+	# the first due job of the whole queue, so a claim must meet it
+	sql "UPDATE jobs SET run_at = NOW(6) - INTERVAL 1 DAY WHERE id = $first"
+	mariadb -uroot --socket="$MYSQL_UNIX_PORT" "$MYSQL_DATABASE" -e \
+	    "START TRANSACTION; SELECT id FROM jobs WHERE id = $first FOR UPDATE;
+	     SELECT SLEEP(6) AS rq_locker; ROLLBACK;" >/dev/null 2>&1 &
+	locker=$!
+	it_defer "kill $locker 2>/dev/null"
+	for i in $(seq 1 60); do
+		held=$(sql "SELECT id FROM information_schema.processlist
+		    WHERE info LIKE 'SELECT SLEEP(6) AS rq_locker%' LIMIT 1")
+		[ -n "$held" ] && break
+		sleep 0.05
+	done
+	[ -n "$held" ] || rt_fail "the locking session never started"
+	rt_run "$RQ_CONF" "$log" run --once || rt_fail "run --once failed"
+	kill -0 "$locker" 2>/dev/null ||
+	    rt_fail "run --once returned only after the lock was let go"
+	expect_eq "the four others done" "$(rt_count qs "j.status = 'done'")" 4
+	expect_eq "the locked one still pending" \
+	    "$(sql "SELECT CONCAT(status, ' ', attempts) FROM jobs WHERE id = $first")" "pending 0"
+	wait "$locker"
+	rt_drain "$RQ_CONF" "$log" qs
+	expect_eq "all done, once each" "$(rt_count qs "j.status = 'done' AND j.attempts = 1")" 5
+	if grep -E 'errno=(1205|1213)|[Ll]ock wait' "$log"; then
+		rt_fail "the runner waited on a lock (above)"
+	fi
+	rt_cleanup qs
+}
+it_case "a claim skips a job another session holds locked: no lock wait" t_rq_skip_locked
+
 t_rq_lease_expiry() {
 	local log="$FIX_DIR/rq-lease.log" ids o1 o2
 	rt_cleanup ql
