@@ -223,8 +223,16 @@ oversized_cleanup() {
 	expect_eq "patch after" "$STATUS" 200
 }
 
+# mc_stat NAME: the fixture's memcached's statistic NAME.
+mc_stat() {
+	local port
+	port=$(sed -n 's/^cache\.servers *= *[^:]*://p' "$CATALOG_CONF")
+	(exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'stats\r\nquit\r\n' >&3 &&
+	    cat <&3) | tr -d '\r' | awk -v n="$1" '$1 == "STAT" && $2 == n { print $3 }'
+}
+
 t_oversized_uncached() {
-	local before errors stock len
+	local before errors stock len sent
 	stock=$(sql "SELECT stock FROM products WHERE id = 1")
 	it_defer "oversized_cleanup $stock"
 	sql "INSERT INTO categories (slug, name)
@@ -236,6 +244,8 @@ t_oversized_uncached() {
 	expect_eq patch "$STATUS" 200
 	before=$(metric catalog_cache_oversized_total)
 	errors=$(metric catalog_cache_errors_total)
+	sent=$(mc_stat bytes_read)
+	[ -n "$sent" ] || fail "no bytes_read from memcached's stats"
 	for _ in 1 2; do
 		http GET /api/categories
 		expect_eq status "$STATUS" 200
@@ -245,6 +255,9 @@ t_oversized_uncached() {
 		expect_eq count "$(json 'len([c for c in j["items"] if c["slug"].startswith("big-")])')" 2600
 	done
 	expect_eq "counted" "$(metric catalog_cache_oversized_total)" $((before + 2))
+	sent=$(( $(mc_stat bytes_read) - sent ))
+	[ "$sent" -lt 1048576 ] ||
+	    fail "memcached read $sent bytes: the set it would refuse was sent"
 	expect_eq "no cache error" "$(metric catalog_cache_errors_total)" "$errors"
 	http GET /healthz
 	expect_eq healthz "$BODY" '{"status":"ok","db":"ok","cache":"ok"}'
