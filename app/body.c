@@ -7,8 +7,10 @@
  * unsigned (json_object_get_int64() then clamps).  NaN and Infinity are
  * doubles, refused by type; an integer whose signed and unsigned readings
  * differ is out of range; every string is checked again after decoding
- * (a "\u0000" escape or a lone surrogate escape decodes to bytes that
- * body_valid_text() refuses).
+ * (a "\u0000" escape decodes to a byte body_valid_text() refuses).  A lone
+ * surrogate escape ("\ud800" without its low half, or a low half alone)
+ * json-c turns into U+FFFD without a word, so the raw text is scanned for
+ * one before json-c's answer is used: it is refused, not altered.
  */
 #include "config.h"
 
@@ -54,6 +56,62 @@ body_parse(struct request *req, json_object **obj, const char **detail)
 	return body_parse_json(req->body.data, req->body.len, obj, detail);
 }
 
+/* The four hex digits after "\u" at s[i], or -1 (s[i] must be '\\'). */
+static long
+body_u_escape(const char *s, size_t len, size_t i)
+{
+	long v = 0;
+	size_t k;
+
+	if (i + 6 > len || s[i + 1] != 'u')
+		return -1;
+	for (k = i + 2; k < i + 6; k++) {
+		int c = (unsigned char)s[k], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			d = (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/*
+ * 1 when JSON text json-c accepted holds a \u escape of a lone UTF-16
+ * surrogate.  In valid JSON a backslash only starts an escape inside a
+ * string, so no string tracking is needed.
+ */
+static int
+body_lone_surrogate(const char *s, size_t len)
+{
+	size_t i = 0;
+	long cu, lo;
+
+	while (i < len) {
+		if (s[i] != '\\') {
+			i++;
+			continue;
+		}
+		if ((cu = body_u_escape(s, len, i)) < 0) {
+			i += 2;		/* \" \\ \/ \b \f \n \r \t */
+			continue;
+		}
+		i += 6;
+		if (cu >= 0xdc00 && cu <= 0xdfff)
+			return 1;
+		if (cu >= 0xd800 && cu <= 0xdbff) {
+			lo = i < len && s[i] == '\\' ? body_u_escape(s, len, i) : -1;
+			if (lo < 0xdc00 || lo > 0xdfff)
+				return 1;
+			i += 6;
+		}
+	}
+	return 0;
+}
+
 int
 body_parse_json(const char *data, size_t len, json_object **obj,
     const char **detail)
@@ -78,6 +136,10 @@ body_parse_json(const char *data, size_t len, json_object **obj,
 	    json_tokener_get_parse_end(tok) != len) {
 		*detail = "the body is not valid JSON (UTF-8, nesting depth at "
 		    "most 8, nothing after the value)";
+		status = 400;
+	} else if (body_lone_surrogate(data, len)) {
+		*detail = "the body is not valid JSON: a \\u escape of a lone "
+		    "UTF-16 surrogate";
 		status = 400;
 	} else if (!json_object_is_type(o, json_type_object)) {
 		*detail = "the body must be a JSON object";

@@ -293,6 +293,7 @@ ORD_BAD=(
 	'400|application/json|-|{"email":"b\xffd@example.com","items":[{"product_id":10,"quantity":1}]}'
 	'400|application/json|-|{"email":"bad@example.com\x00","items":[{"product_id":10,"quantity":1}]}'
 	'400|application/json|-|{"email":"bad@example.com\\u0000","items":[{"product_id":10,"quantity":1}]}'
+	'400|application/json|-|{"email":"bad\\ud800@example.com","items":[{"product_id":10,"quantity":1}]}'
 	'400|application/json|-|{"email":"bad@example.com\\r\\nBcc: x@example.com","items":[{"product_id":10,"quantity":1}]}'
 	'400|application/json|-|{"email":"bad@example.com\r\n","items":[{"product_id":10,"quantity":1}]}'
 	'400|application/json|-|{"email":"not an email","items":[{"product_id":10,"quantity":1}]}'

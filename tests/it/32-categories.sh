@@ -88,6 +88,9 @@ CAT_BAD=(
 	'400|{"slug":"x-1","name":"a\\u0000b"}'
 	'400|{"slug":"x-1","name":"a\x00b"}'
 	'400|{"slug":"x-1","name":"a\\u0001b"}'
+	'400|{"slug":"x-1","name":"a\\ud800b"}'
+	'400|{"slug":"x-1","name":"a\\udc00"}'
+	'400|{"slug":"x-1","name":"\\ud83d\\u0041"}'
 	'400|{"slug":"x-1","name":"a\\nb"}'
 	'400|{"slug":"x-1","name":"a\xffb"}'
 )
@@ -151,6 +154,11 @@ t_cat_bounds() {
 	expect_eq "100 four-byte characters" "$STATUS" 200
 	http GET "/api/categories/$s64"
 	expect_eq "read back" "$(json 'j["name"]')" "$e100"
+	# the same characters as surrogate-pair escapes
+	http PATCH "/api/categories/$s64" -H "$(cat_auth)" -H "$CAT_J" \
+	    --data-binary "{\"name\":\"$(printf '%.0s\\ud83d\\ude00' $(seq 1 100))\"}"
+	expect_eq "100 escaped pairs" "$STATUS" 200
+	expect_eq "decoded as sent" "$(json 'j["name"]')" "$e100"
 	http DELETE "/api/categories/$s64" -H "$(cat_auth)"
 	expect_eq cleanup "$STATUS" 204
 }
