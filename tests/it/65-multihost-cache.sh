@@ -580,6 +580,76 @@ t_mh_lost_commit_answer() {
 	mh_record "COMMIT answer lost (503 from A)" "$wa" "$wb"
 }
 
+# mh_cat_read HOST SLUG NAME -> "fresh" when host HOST's category page and
+# category list both answer 200 with NAME for SLUG, "stale" when both
+# answer 200 and one shows another name, "error" otherwise.
+mh_cat_read() {
+	local u out
+	u=$(mh_url "$1")
+	out=$(curl -s --max-time 5 -w '\n%{http_code}\n' "$u/api/categories/$2" \
+	    "$u/api/categories")
+	if [ "$(printf '%s\n' "$out" | grep -cx 200)" != 2 ]; then
+		echo error
+	elif [ "$(printf '%s' "$out" | grep -o "\"slug\":\"$2\",\"name\":\"$3\"" |
+	    wc -l)" = 2 ]; then
+		echo fresh
+	else
+		echo stale
+	fi
+}
+
+# A category rename whose COMMIT answer host A never gets (503): it
+# committed, so A delivers its invalidation all the same; A's next read
+# shows the new name, B within the bound, in the category and the list.
+t_mh_lost_commit_category() {
+	local slug=mh-$$-lost h u ok code t0 a b="" s=0 r0 _
+	local auth="Authorization: Bearer $CATALOG_ADMIN_TOKEN" json='Content-Type: application/json'
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST -H "$auth" \
+	    -H "$json" --data-binary "{\"slug\":\"$slug\",\"name\":\"Before\"}" \
+	    "$(mh_url a)/api/categories")
+	expect_eq "POST through A" "$code" 201
+	it_defer "curl -s -o /dev/null -X DELETE -H '$auth' $(mh_url a)/api/categories/$slug"
+	for h in a b; do
+		# B shows the new category within the bound, then both cache it
+		for _ in $(seq 1 100); do
+			[ "$(mh_cat_read $h "$slug" Before)" = fresh ] && break
+			sleep 0.02
+		done
+		for u in "/api/categories/$slug" /api/categories; do
+			ok=0
+			for _ in $(seq 1 40); do
+				[ "$(curl -s -o /dev/null -w '%header{x-cache}' "$(mh_url $h)$u")" = HIT ] &&
+				    { ok=1; break; }
+				sleep 0.1
+			done
+			[ $ok = 1 ] || fail "host $h never served $u from its cache"
+		done
+		expect_eq "host $h before" "$(mh_cat_read $h "$slug" Before)" fresh
+	done
+	touch "$MH_DIR/cut-commit"
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X PATCH -H "$auth" \
+	    -H "$json" --data-binary '{"name":"After"}' "$(mh_url a)/api/categories/$slug")
+	t0=$(fl_now_ms)
+	rm -f "$MH_DIR/cut-commit"
+	expect_eq "A's next read" "$(mh_cat_read a "$slug" After)" fresh
+	a=$(( $(fl_now_ms) - t0 ))
+	# B: S, the start of its last stale read; F, the end of its first
+	# fresh one (ms after the 503), as mh_record wants them
+	for _ in $(seq 1 150); do
+		r0=$(( $(fl_now_ms) - t0 ))
+		case $(mh_cat_read b "$slug" After) in
+		fresh) b=$(( $(fl_now_ms) - t0 )); break ;;
+		stale) s=$r0 ;;
+		esac
+		sleep 0.01
+	done
+	[ -n "$b" ] || fail "host B never showed the rename"
+	expect_eq "PATCH through A, its COMMIT answer lost" "$code" 503
+	expect_eq "committed all the same" \
+	    "$(sql "SELECT name FROM categories WHERE slug = '$slug'")" After
+	mh_record "category rename, COMMIT answer lost (503 from A)" "0/$a" "$s/$b"
+}
+
 # Writes through A while its partition from P's server comes and goes, so
 # probes (and their redelivery) run while deliveries fail and succeed.
 t_mh_probe_window() {
@@ -655,11 +725,11 @@ t_mh_table() {
 	# the fixture's app back first, whatever the checks below find: the
 	# files after this one need it
 	it_defer "fixture_restart"
-	[ "$(grep -c . "$MH_DIR/staleness.md")" -ge 9 ] ||
+	[ "$(grep -c . "$MH_DIR/staleness.md")" -ge 10 ] ||
 	    { echo "measurements missing:"; cat "$MH_DIR/staleness.md"; mh_cleanup; return 1; }
-	# nothing left behind, and no 5xx but the one lost COMMIT answer
+	# nothing left behind, and no 5xx but the two lost COMMIT answers
 	grep -h 'event=request' "$MH_DIR"/a.log "$MH_DIR"/b.log |
-	    grep -E 'status=5[0-9][0-9]' | grep -v 'admin_product_update status=503' |
+	    grep -E 'status=5[0-9][0-9]' | grep -vE 'admin_(product|category)_update status=503' |
 	    head -5 | sed 's/^/unexpected: /' | grep . && { mh_cleanup; return 1; }
 	mh_cleanup
 	[ -z "$(nft list tables 2>/dev/null | grep "$MH_NFT")" ] || fail "nft table left behind"
@@ -672,6 +742,7 @@ it_case "multi-host: memcached hung at write time: within the bound, fresh after
 it_case "multi-host: A partitioned from P's server: B within the bound, A fresh at once and after the heal" t_mh_partition
 it_case "multi-host: A's workers killed right after COMMIT: both hosts within the bound" t_mh_killed_after_commit
 it_case "multi-host: a lost COMMIT answer (503): both hosts within the bound" t_mh_lost_commit_answer
+it_case "multi-host: a category rename's lost COMMIT answer (503): A at once, B within the bound" t_mh_lost_commit_category
 it_case "multi-host: probes under writes (flapping partition): within the bound, fresh after" t_mh_probe_window
 it_case "multi-host: server lists differ: reported on both hosts, writes each way within the bound" t_mh_list_mismatch
 it_case "multi-host: the staleness table; everything stopped" t_mh_table
