@@ -104,4 +104,4 @@ t_dash_browser() {
 	    fail "the browser test failed: $out"
 	true
 }
-it_case "dashboard in Chromium: wrong token, counts = DB, markup as text, replay, lookup, clean console, one host" t_dash_browser
+it_case "dashboard in Chromium: wrong token, counts = DB, markup as text, replay, lookup, silent while hidden, clean console, one host" t_dash_browser

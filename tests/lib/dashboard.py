@@ -19,12 +19,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.parse
 import urllib.request
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT = 30           # seconds; the machine is shared and slow at times
+REFRESH_S = 5       # dashboard.js REFRESH_MS
 failures = []
 
 
@@ -197,6 +199,31 @@ def main():
         check("replayed job in the database",
               sql(f"SELECT status, attempts FROM jobs WHERE id = {replay_job}"),
               "pending\t0")
+
+        # a hidden tab sends nothing; shown again, it refreshes at once.
+        # Every fetch records the page's visibility when it was sent.
+        driver.execute_script("""
+            window.__sent = []; window.__shown = [];
+            var f = window.fetch;
+            window.fetch = function () {
+              window.__sent.push(document.visibilityState);
+              return f.apply(this, arguments);
+            };
+            document.addEventListener("visibilitychange", function () {
+              window.__shown.push(document.visibilityState);
+            });""")
+        first = driver.current_window_handle
+        driver.switch_to.new_window("tab")    # hides the dashboard's tab
+        time.sleep(REFRESH_S + 1.5)
+        driver.close()
+        driver.switch_to.window(first)
+        wait.until(lambda d: d.execute_script(
+            "return window.__sent.length > 0"))
+        check("the tab was hidden, then shown", driver.execute_script(
+            "return window.__shown"), ["hidden", "visible"])
+        check("requests sent while hidden", driver.execute_script(
+            "return window.__sent.filter(function (v) {"
+            " return v !== 'visible'; }).length"), 0)
 
         # the token: this tab's storage, never a URL or a cookie
         check("token kept", driver.execute_script(
