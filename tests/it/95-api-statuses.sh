@@ -1,6 +1,6 @@
 # 95-api-statuses.sh: GET /api/openapi.json, and the answers of
 # docs/openapi.yaml that no case before produces: 304 on every cached
-# route, 415 on PATCH, nginx's own 400 and 502, the 503 of every route
+# route, 415 on PATCH, nginx's own 400, 502 and 504, the 503 of every route
 # that reads the database, and requests at the very bounds the
 # description allows (they must be accepted).  99-openapi.sh then checks
 # every answer against the description and that each listed status
@@ -121,6 +121,74 @@ t_api_app_down_502() {
 	expect_eq "after the restart" "$STATUS" 200
 }
 it_case "the app stopped: nginx answers a 502 problem; served again after a restart" t_api_app_down_502
+
+# nginx's 504, through the shipped locations snippet and its timeouts: a
+# second nginx whose upstream is a TCP port that never accepts (its listen
+# queue is full, so the kernel drops nginx's SYN) gives up connecting
+# after fastcgi_connect_timeout (2 s) and answers from its error_page.
+t_api_gateway_timeout_504() {
+	local dir up port ng _
+	dir=$(mktemp -d "$FIX_DIR/gw504.XXXXXX") || fail "mktemp"
+	mkdir -p "$dir/tmp"
+	up=$(fixture_free_port) && port=$(fixture_free_port) || fail "no free port"
+	cat >"$dir/hold.py" <<-'EOF'
+	import socket, sys, time
+	port = int(sys.argv[1])
+	s = socket.socket()
+	s.bind(("127.0.0.1", port))
+	s.listen(0)
+	held = []
+	for _ in range(3):  # fill the queue: later SYNs are dropped
+	    c = socket.socket()
+	    c.setblocking(False)
+	    try:
+	        c.connect(("127.0.0.1", port))
+	    except BlockingIOError:
+	        pass
+	    held.append(c)
+	print("ready", flush=True)
+	time.sleep(600)
+	EOF
+	"$PYTHON3" "$dir/hold.py" "$up" >"$dir/hold.out" 2>&1 &
+	cp "$top_srcdir/nginx/catalog-locations.conf" /etc/nginx/fastcgi_params "$dir/"
+	cat >"$dir/nginx.conf" <<-EOF
+	daemon off;
+	user root root;
+	worker_processes 1;
+	pid $dir/nginx.pid;
+	error_log $dir/error.log warn;
+	events { worker_connections 64; }
+	http {
+	    access_log off;
+	    client_body_temp_path $dir/tmp/body;
+	    fastcgi_temp_path $dir/tmp/fastcgi;
+	    proxy_temp_path $dir/tmp/proxy;
+	    uwsgi_temp_path $dir/tmp/uwsgi;
+	    scgi_temp_path $dir/tmp/scgi;
+	    upstream catalog_app { server 127.0.0.1:$up; }
+	    server {
+	        listen 127.0.0.1:$port;
+	        set \$catalog_www $top_srcdir/www;
+	        include catalog-locations.conf;
+	    }
+	}
+	EOF
+	nginx -c "$dir/nginx.conf" -p "$dir/" -e "$dir/error.log" 2>>"$dir/error.log" &
+	ng=$!
+	for _ in $(seq 1 50); do
+		grep -q ready "$dir/hold.out" && ss -Hltn "sport = :$port" | grep -q . && break
+		sleep 0.1
+	done
+	grep -q ready "$dir/hold.out" || fail "the silent upstream did not start: $(cat "$dir/hold.out")"
+	ss -Hltn "sport = :$port" | grep -q . ||
+	    fail "the second nginx did not listen: $(tail -3 "$dir/error.log")"
+	CATALOG_URL=http://127.0.0.1:$port http GET /api/products/1
+	kill "$ng"
+	api_is_problem 504
+	grep -q 'upstream timed out .* while connecting to upstream' "$dir/error.log" ||
+	    fail "nginx did not log a connect timeout: $(tail -3 "$dir/error.log")"
+}
+it_case "the app unreachable for fastcgi_connect_timeout: nginx answers a 504 problem" t_api_gateway_timeout_504
 
 # MariaDB and memcached stopped (so no cached copy can be answered): every
 # route that needs the database answers its 503 problem, and nothing else.
