@@ -112,7 +112,7 @@ t_drain_request_being_read() {
 	it_defer "proc_kill $pid"
 	wait_socket "$sock"
 	out="$FIX_DIR/partial.out"
-	python3 "$FCGI_CLIENT" "$sock" partial /api/products/1 1.5 >"$out" 2>&1 &
+	"$PYTHON3" "$FCGI_CLIENT" "$sock" partial /api/products/1 1.5 >"$out" 2>&1 &
 	cpid=$!
 	for _ in $(seq 1 50); do grep -q sent-part "$out" && break; sleep 0.1; done
 	grep -q sent-part "$out" || fail "the client sent nothing: $(cat "$out")"

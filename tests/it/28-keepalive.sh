@@ -16,7 +16,7 @@ t_kept_connections_do_not_block() {
 	local out="$FIX_DIR/hold.out" hold loops n slow="" t _ i
 	loops=$(($(ka_conf app.workers) * $(ka_conf app.threads)))
 	n=$((loops * 16))	# far more kept connections than threads
-	python3 "$KA_CLIENT" "$KA_SOCK" hold "$n" /api/products/1 6 >"$out" 2>&1 &
+	"$PYTHON3" "$KA_CLIENT" "$KA_SOCK" hold "$n" /api/products/1 6 >"$out" 2>&1 &
 	hold=$!
 	for _ in $(seq 1 150); do grep -q '^held' "$out" && break; sleep 0.1; done
 	expect_eq "kept connections opened, one request answered on each" \

@@ -150,7 +150,7 @@ while True:
     threading.Thread(target=pump, args=(c, u, True, cut), daemon=True).start()
     threading.Thread(target=pump, args=(u, c, False, cut), daemon=True).start()
 PY
-	( python3 "$MH_DIR/relay.py" "$MH_PRELAY" "$FIX_DB_PORT" \
+	( "$PYTHON3" "$MH_DIR/relay.py" "$MH_PRELAY" "$FIX_DB_PORT" \
 	    "$MH_DIR/cut-commit" >>"$MH_DIR/relay.log" 2>&1 &
 	  echo $! >"$MH_DIR/relay.pid" )
 	local _
@@ -290,7 +290,7 @@ with open(out, "a") as f:
         f.flush()
         time.sleep(0.005)
 PY
-	( python3 "$MH_DIR/watch.py" "$port" "$MH_P" "$MH_CAT" "$MH_DIR/watch.$1" \
+	( "$PYTHON3" "$MH_DIR/watch.py" "$port" "$MH_P" "$MH_CAT" "$MH_DIR/watch.$1" \
 	    </dev/null >/dev/null 2>&1 &
 	  echo $! >"$MH_DIR/watch.$1.pid" )
 }

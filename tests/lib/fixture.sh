@@ -37,6 +37,8 @@
 # costs seconds per call on a busy machine (2.7 s against 0.5 s measured
 # at load 14).
 PYTHON3=/usr/bin/python3
+# (a function: a process started in the background must be "$PYTHON3"
+# itself, or $! names a subshell and killing it orphans the interpreter)
 python3() { "$PYTHON3" "$@"; }
 
 FIX_DIR=""
@@ -120,6 +122,9 @@ fixture_down() {
 	done
 	[ -n "$FIX_DIR" ] || return 0
 	"$top_srcdir/scripts/stack" down --dir "$FIX_DIR" >/dev/null 2>&1
+	# whatever a file started from the fixture's directory and a failed
+	# case left behind (65's watchers and relay were): none outlives it
+	pkill -f -- "$FIX_DIR/" 2>/dev/null
 	if [ "${KEEP_FIXTURE:-0}" = 1 ] || [ "$IT_FAILED" -gt 0 ]; then
 		echo "# fixture kept in $FIX_DIR"
 		tail -n 20 "$FIX_DIR/log/app.log" 2>/dev/null | sed 's/^/# app: /'
