@@ -20,7 +20,7 @@ FE_NAMES="nginx lighttpd apache h2o"
 fe_start() {
 	local n port
 	fixture_on_down fe_stop
-	mkdir -p "$FE_DIR/www" "$FE_DIR/out" "$FE_DIR/nginx/tmp" "$FE_DIR/apache" ||
+	mkdir -p "$FE_DIR/www" "$FE_DIR/out" "$FE_DIR/apache" ||
 	    fail "cannot make $FE_DIR"
 	FE_APP_PORT=$(fixture_free_port) || fail "no free port"
 	for n in $FE_NAMES; do
@@ -34,33 +34,9 @@ fe_start() {
 	disown
 
 	# nginx: the shipped locations snippet and upstream settings, over TCP
-	cp "$top_srcdir/nginx/catalog-locations.conf" /etc/nginx/fastcgi_params \
-	    "$FE_DIR/nginx/"
-	cat >"$FE_DIR/nginx/nginx.conf" <<-EOF
-	daemon off;
-	user root root;
-	worker_processes 1;
-	pid $FE_DIR/nginx/nginx.pid;
-	error_log $FE_DIR/nginx/error.log warn;
-	events { worker_connections 1024; }
-	http {
-	    access_log off;
-	    client_body_temp_path $FE_DIR/nginx/tmp/body;
-	    fastcgi_temp_path $FE_DIR/nginx/tmp/fastcgi;
-	    proxy_temp_path $FE_DIR/nginx/tmp/proxy;
-	    uwsgi_temp_path $FE_DIR/nginx/tmp/uwsgi;
-	    scgi_temp_path $FE_DIR/nginx/tmp/scgi;
-	    upstream catalog_app {
-	        server 127.0.0.1:$FE_APP_PORT;
-	        $(grep -E '^ +keepalive(_timeout|_time)? ' "$top_srcdir/nginx/catalog.conf")
-	    }
-	    server {
-	        listen 127.0.0.1:$FE_PORT_nginx;
-	        set \$catalog_www $top_srcdir/www;
-	        include catalog-locations.conf;
-	    }
-	}
-	EOF
+	fixture_nginx_conf "$FE_DIR/nginx" "$FE_PORT_nginx" "127.0.0.1:$FE_APP_PORT" \
+	    "$(grep -E '^ +keepalive(_timeout|_time)? ' "$top_srcdir/nginx/catalog.conf")" ||
+	    fail "cannot write the nginx configuration"
 	nginx -c "$FE_DIR/nginx/nginx.conf" -p "$FE_DIR/nginx/" \
 	    -e "$FE_DIR/nginx/error.log" 2>>"$FE_DIR/nginx/error.log" &
 	echo $! >"$FE_DIR/nginx.pid"

@@ -235,23 +235,28 @@ mh_patch() {	# mh_patch HOST JSON -> sets STATUS, BODY
 	BODY=${out%$'\n'*}
 }
 
-# mh_read HOST PRICE -> "fresh" when host HOST's product page and
-# category list both answer 200 with PRICE for product P, "stale" when both
-# answer 200 and one shows another price, "error" otherwise (a host whose
+# mh_fresh HOST PATTERN PATH1 PATH2 -> "fresh" when host HOST answers 200
+# to both paths and each answer matches PATTERN (grep -E) once, "stale"
+# when both answer 200 and one does not, "error" otherwise (a host whose
 # workers are being replaced answers 502: unavailable, not stale).
-mh_read() {
+mh_fresh() {
 	local u out
 	u=$(mh_url "$1")
-	out=$(curl -s --max-time 5 -w '\n%{http_code}\n' "$u/api/products/$MH_P" \
-	    "$u/api/products?category=$MH_CAT&per_page=100")
+	out=$(curl -s --max-time 5 -w '\n%{http_code}\n' "$u$3" "$u$4")
 	if [ "$(printf '%s\n' "$out" | grep -cx 200)" != 2 ]; then
 		echo error
-	elif [ "$(printf '%s' "$out" | grep -o "{\"id\":$MH_P,[^}]*}" |
-	    grep -c "\"price_cents\":$2,")" = 2 ]; then
+	elif [ "$(printf '%s' "$out" | grep -oE "$2" | wc -l)" = 2 ]; then
 		echo fresh
 	else
 		echo stale
 	fi
+}
+
+# mh_read HOST PRICE: mh_fresh of product P's page and its category list
+# showing PRICE for P.
+mh_read() {
+	mh_fresh "$1" "\{\"id\":$MH_P,[^}]*\"price_cents\":$2," \
+	    "/api/products/$MH_P" "/api/products?category=$MH_CAT&per_page=100"
 }
 
 # mh_watch_start HOST: a watcher reading HOST back to back (every ~5 ms)
@@ -323,18 +328,24 @@ mh_shows() { [ "$(mh_read "$1" "$2")" = fresh ]; }
 
 # mh_prime: both hosts serve P's page and list from their cache (HIT).
 mh_prime() {
-	local h u _ ok
+	local h
 	for h in a b; do
-		for u in "/api/products/$MH_P" "/api/products?category=$MH_CAT&per_page=100"; do
-			ok=0
-			for _ in $(seq 1 40); do
-				[ "$(curl -s -o /dev/null -w '%header{x-cache}' "$(mh_url $h)$u")" = HIT ] &&
-				    { ok=1; break; }
-				sleep 0.1
-			done
-			[ $ok = 1 ] || { echo "host $h never served $u from its cache"; return 1; }
-		done
+		mh_cached "$h" "/api/products/$MH_P" || return 1
+		mh_cached "$h" "/api/products?category=$MH_CAT&per_page=100" || return 1
 	done
+}
+
+# mh_cached HOST PATH: waits (<= 4 s) until HOST serves PATH from its cache
+# (X-Cache: HIT); 1, said, when it never does.
+mh_cached() {
+	local _
+	for _ in $(seq 1 40); do
+		[ "$(curl -s -o /dev/null -w '%header{x-cache}' "$(mh_url "$1")$2")" = HIT ] &&
+		    return 0
+		sleep 0.1
+	done
+	echo "host $1 never served $2 from its cache"
+	return 1
 }
 
 # mh_end PRICE T0: the write of PRICE is in; prints "A B" (mh_staleness
@@ -580,29 +591,18 @@ t_mh_lost_commit_answer() {
 	mh_record "COMMIT answer lost (503 from A)" "$wa" "$wb"
 }
 
-# mh_cat_read HOST SLUG NAME -> "fresh" when host HOST's category page and
-# category list both answer 200 with NAME for SLUG, "stale" when both
-# answer 200 and one shows another name, "error" otherwise.
+# mh_cat_read HOST SLUG NAME: mh_fresh of the category's page and the
+# category list showing NAME for SLUG.
 mh_cat_read() {
-	local u out
-	u=$(mh_url "$1")
-	out=$(curl -s --max-time 5 -w '\n%{http_code}\n' "$u/api/categories/$2" \
-	    "$u/api/categories")
-	if [ "$(printf '%s\n' "$out" | grep -cx 200)" != 2 ]; then
-		echo error
-	elif [ "$(printf '%s' "$out" | grep -o "\"slug\":\"$2\",\"name\":\"$3\"" |
-	    wc -l)" = 2 ]; then
-		echo fresh
-	else
-		echo stale
-	fi
+	mh_fresh "$1" "\"slug\":\"$2\",\"name\":\"$3\"" \
+	    "/api/categories/$2" /api/categories
 }
 
 # A category rename whose COMMIT answer host A never gets (503): it
 # committed, so A delivers its invalidation all the same; A's next read
 # shows the new name, B within the bound, in the category and the list.
 t_mh_lost_commit_category() {
-	local slug=mh-$$-lost h u ok code t0 a b="" s=0 r0 _
+	local slug=mh-$$-lost h code t0 a b="" s=0 r0 _
 	local auth="Authorization: Bearer $CATALOG_ADMIN_TOKEN" json='Content-Type: application/json'
 	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST -H "$auth" \
 	    -H "$json" --data-binary "{\"slug\":\"$slug\",\"name\":\"Before\"}" \
@@ -615,15 +615,8 @@ t_mh_lost_commit_category() {
 			[ "$(mh_cat_read $h "$slug" Before)" = fresh ] && break
 			sleep 0.02
 		done
-		for u in "/api/categories/$slug" /api/categories; do
-			ok=0
-			for _ in $(seq 1 40); do
-				[ "$(curl -s -o /dev/null -w '%header{x-cache}' "$(mh_url $h)$u")" = HIT ] &&
-				    { ok=1; break; }
-				sleep 0.1
-			done
-			[ $ok = 1 ] || fail "host $h never served $u from its cache"
-		done
+		mh_cached $h "/api/categories/$slug" && mh_cached $h /api/categories ||
+		    fail "host $h: the category is not cached"
 		expect_eq "host $h before" "$(mh_cat_read $h "$slug" Before)" fresh
 	done
 	touch "$MH_DIR/cut-commit"

@@ -129,7 +129,6 @@ it_case "the app stopped: nginx answers a 502 problem; served again after a rest
 t_api_gateway_timeout_504() {
 	local dir up port ng _
 	dir=$(mktemp -d "$FIX_DIR/gw504.XXXXXX") || fail "mktemp"
-	mkdir -p "$dir/tmp"
 	up=$(fixture_free_port) && port=$(fixture_free_port) || fail "no free port"
 	cat >"$dir/hold.py" <<-'EOF'
 	import socket, sys, time
@@ -150,29 +149,8 @@ t_api_gateway_timeout_504() {
 	time.sleep(600)
 	EOF
 	"$PYTHON3" "$dir/hold.py" "$up" >"$dir/hold.out" 2>&1 &
-	cp "$top_srcdir/nginx/catalog-locations.conf" /etc/nginx/fastcgi_params "$dir/"
-	cat >"$dir/nginx.conf" <<-EOF
-	daemon off;
-	user root root;
-	worker_processes 1;
-	pid $dir/nginx.pid;
-	error_log $dir/error.log warn;
-	events { worker_connections 64; }
-	http {
-	    access_log off;
-	    client_body_temp_path $dir/tmp/body;
-	    fastcgi_temp_path $dir/tmp/fastcgi;
-	    proxy_temp_path $dir/tmp/proxy;
-	    uwsgi_temp_path $dir/tmp/uwsgi;
-	    scgi_temp_path $dir/tmp/scgi;
-	    upstream catalog_app { server 127.0.0.1:$up; }
-	    server {
-	        listen 127.0.0.1:$port;
-	        set \$catalog_www $top_srcdir/www;
-	        include catalog-locations.conf;
-	    }
-	}
-	EOF
+	fixture_nginx_conf "$dir" "$port" "127.0.0.1:$up" ||
+	    fail "cannot write the nginx configuration"
 	nginx -c "$dir/nginx.conf" -p "$dir/" -e "$dir/error.log" 2>>"$dir/error.log" &
 	ng=$!
 	for _ in $(seq 1 50); do

@@ -110,6 +110,43 @@ fixture_up() {
 # register how to stop them here; fixture_down runs these first, so a
 # bail-out leaves nothing running.
 FIX_ON_DOWN=()
+# fixture_nginx_conf DIR PORT UPSTREAM [LINE...]: DIR/nginx.conf for a
+# case's own nginx (nginx -c DIR/nginx.conf -p DIR/, in the foreground) on
+# 127.0.0.1:PORT in front of UPSTREAM (host:port), through the shipped
+# locations snippet, copied into DIR; each LINE goes into the upstream block.
+fixture_nginx_conf() {
+	local dir=$1 port=$2 up=$3
+	shift 3
+	mkdir -p "$dir/tmp" &&
+	    cp "$top_srcdir/nginx/catalog-locations.conf" /etc/nginx/fastcgi_params \
+	    "$dir/" || return 1
+	cat >"$dir/nginx.conf" <<-EOF
+	daemon off;
+	user root root;
+	worker_processes 1;
+	pid $dir/nginx.pid;
+	error_log $dir/error.log warn;
+	events { worker_connections 1024; }
+	http {
+	    access_log off;
+	    client_body_temp_path $dir/tmp/body;
+	    fastcgi_temp_path $dir/tmp/fastcgi;
+	    proxy_temp_path $dir/tmp/proxy;
+	    uwsgi_temp_path $dir/tmp/uwsgi;
+	    scgi_temp_path $dir/tmp/scgi;
+	    upstream catalog_app {
+	        server $up;
+	        $(printf '%s\n' "$@")
+	    }
+	    server {
+	        listen 127.0.0.1:$port;
+	        set \$catalog_www $top_srcdir/www;
+	        include catalog-locations.conf;
+	    }
+	}
+	EOF
+}
+
 fixture_on_down() {
 	FIX_ON_DOWN+=("$*")
 }
