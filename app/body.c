@@ -66,13 +66,9 @@ body_u_escape(const char *s, size_t len, size_t i)
 	if (i + 6 > len || s[i + 1] != 'u')
 		return -1;
 	for (k = i + 2; k < i + 6; k++) {
-		int c = (unsigned char)s[k], d;
+		int d = util_hex_digit((unsigned char)s[k]);
 
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-			d = (c | 0x20) - 'a' + 10;
-		else
+		if (d < 0)
 			return -1;
 		v = v * 16 + d;
 	}

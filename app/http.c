@@ -24,18 +24,6 @@ http_param(const struct fcgi_request *fcgi, const char *name)
 	return fcgi_param(fcgi, name);
 }
 
-static int
-http_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * The path being built: out[0..len) always starts with `/`; the segment
  * being read starts at seg.  A finished segment is dropped (empty, "."),
@@ -89,7 +77,7 @@ http_path_feed(struct http_path *p, const char *s, int decode)
 		if (decode && c == '?')
 			break;
 		if (decode && c == '%') {
-			if ((hi = http_hex(s[1])) < 0 || (lo = http_hex(s[2])) < 0)
+			if ((hi = util_hex_digit(s[1])) < 0 || (lo = util_hex_digit(s[2])) < 0)
 				return 400;
 			c = (char)(hi << 4 | lo);
 			if (c == '\0')

@@ -43,18 +43,6 @@ static const struct param_spec product_params[P__MAX] = {
 	    "sort must be one of id, price, -price, name" },
 };
 
-static int
-params_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 params_decode(const char *src, size_t len, char *dst, size_t size)
 {
@@ -69,8 +57,8 @@ params_decode(const char *src, size_t len, char *dst, size_t size)
 			int hi, lo;
 			if (i + 2 >= len)
 				return -1;
-			hi = params_hex(src[i + 1]);
-			lo = params_hex(src[i + 2]);
+			hi = util_hex_digit((unsigned char)src[i + 1]);
+			lo = util_hex_digit((unsigned char)src[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = hi * 16 + lo;

@@ -48,6 +48,8 @@ int64_t util_random_token(void);
 
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void util_hex(const unsigned char *in, size_t len, char *out);
+/* The value of hex digit c (either case), or -1. */
+int util_hex_digit(int c);
 
 /* 1 when s is an ASCII mailbox local@domain.tld we accept (RFC 5321 limits,
  * dot-atom local part, LDH domain labels, no spaces or controls). */
