@@ -1,9 +1,11 @@
 /*
  * test-util.c: checked number parsing, UTF-8 validation, email syntax,
- * constant-time compare, bounded buffers and JSON string escaping.
+ * constant-time compare, bounded buffers, JSON string escaping and hex
+ * digits.
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include "buf.h"
@@ -120,6 +122,31 @@ test_json_string(void)
 	buf_free(&b);
 }
 
+static void
+test_hex_digit(void)
+{
+	const char digits[] = "0123456789abcdef";
+	int c, n = 0;
+
+	for (c = 0; c < 16; c++) {
+		CU_ASSERT_EQUAL(util_hex_digit(digits[c]), c);
+		CU_ASSERT_EQUAL(util_hex_digit(toupper((unsigned char)digits[c])), c);
+	}
+	/* nothing else is a digit: not 'g', '/', ':', '@', '`', NUL or 0x80+ */
+	for (c = 0; c < 256; c++)
+		if (util_hex_digit(c) >= 0)
+			n++;
+	CU_ASSERT_EQUAL(n, 22);
+	CU_ASSERT_EQUAL(util_hex_digit('g'), -1);
+	CU_ASSERT_EQUAL(util_hex_digit('G'), -1);
+	CU_ASSERT_EQUAL(util_hex_digit('/'), -1);
+	CU_ASSERT_EQUAL(util_hex_digit(':'), -1);
+	CU_ASSERT_EQUAL(util_hex_digit('@'), -1);
+	CU_ASSERT_EQUAL(util_hex_digit('`'), -1);
+	CU_ASSERT_EQUAL(util_hex_digit(0), -1);
+	CU_ASSERT_EQUAL(util_hex_digit(0xe9), -1);
+}
+
 static const struct cunit_test tests[] = {
 	{ "parse u64", test_parse_u64 },
 	{ "parse i64", test_parse_i64 },
@@ -128,6 +155,7 @@ static const struct cunit_test tests[] = {
 	{ "constant-time compare", test_ct_equal },
 	{ "buf limit", test_buf_limit },
 	{ "json string escaping", test_json_string },
+	{ "hex digits", test_hex_digit },
 };
 
 CUNIT_MAIN("util", tests)
