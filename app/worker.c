@@ -51,8 +51,10 @@
  * or the next generation, keep accepting); requests being read or handled
  * finish; kept connections are still served until the web server closes
  * them, since closing one ourselves races a request the server may be
- * sending on it at that very moment.  The web server's upstream keepalive
- * timeout (nginx/catalog.conf: 4 s) bounds that; MASTER_DRAIN_SECONDS
+ * sending on it at that very moment.  A connection being accepted as the
+ * drain begins counts as open (see worker_accept()).  The web server's
+ * upstream keepalive_timeout and keepalive_time (nginx/catalog.conf: 2 s
+ * and 3 s) bound that; MASTER_DRAIN_SECONDS
  * bounds everything, after which quiet connections are closed.  A request
  * never ends the worker: every failure becomes an HTTP answer.
  */
@@ -359,7 +361,7 @@ arm:
 		worker_close(w, c);
 }
 
-/* A new connection: listed, not yet in the set. */
+/* A new connection: listed, not yet in the set.  Under conns_lock. */
 static struct conn *
 worker_conn_new(struct worker *w, int fd)
 {
@@ -373,13 +375,11 @@ worker_conn_new(struct worker *w, int fd)
 	c->busy = 1;
 	c->last_us = util_monotonic_us();
 	fcgi_init(&c->parser, HTTP_MAX_BODY);
-	pthread_mutex_lock(&w->conns_lock);
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
-	pthread_mutex_unlock(&w->conns_lock);
 	return c;
 }
 
@@ -392,28 +392,45 @@ worker_conn_new(struct worker *w, int fd)
  * wait in the backlog behind every busy kept connection (seconds, with
  * 1000 at once); this way a burst takes turns with them.  0 when none was
  * waiting.
+ *
+ * The draining test, accept4() and the listing happen under conns_lock,
+ * the lock worker_drain() sets draining under: so a connection is either
+ * listed before the drain counts, or never accepted here (it stays in the
+ * socket's queue for another worker or the next generation).  Without
+ * that, a thread woken for the socket just before the drain could accept
+ * after the drain had counted no connections, serve one request and see
+ * its connection closed at exit while the web server kept it.
  */
 static int
 worker_accept(struct worker_thread *t)
 {
 	struct worker *w = t->w;
-	struct conn *c;
-	int fd;
+	struct conn *c = NULL;
+	int fd = -1, err = EAGAIN;
 
-	fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	pthread_mutex_lock(&w->conns_lock);
+	if (!__atomic_load_n(&w->draining, __ATOMIC_RELAXED)) {
+		fd = accept4(w->listen_fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			c = worker_conn_new(w, fd);
+		else
+			err = errno;
+	}
+	pthread_mutex_unlock(&w->conns_lock);
 	if (fd < 0) {
 		__atomic_store_n(&w->backlog, 0, __ATOMIC_RELAXED);
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
+		if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+		    err == ENOMEM) {
 			/* the socket stays readable: do not spin */
 			log_msg(LOG_WARN, "event=accept_failed error=\"%s\"",
-			    strerror(errno));
+			    strerror(err));
 			usleep(10000);
 		}
 		return 0;	/* EAGAIN: another thread or worker took it */
 	}
 	__atomic_store_n(&w->backlog, 1, __ATOMIC_RELAXED);
-	if ((c = worker_conn_new(w, fd)) != NULL)
+	if (c != NULL)
 		worker_serve(t, c);
 	return 1;
 }
@@ -534,7 +551,10 @@ worker_drain(struct worker *w)
 	    MASTER_DRAIN_SECONDS * 1000000ULL;
 	unsigned open;
 
+	/* under conns_lock: see worker_accept() */
+	pthread_mutex_lock(&w->conns_lock);
 	__atomic_store_n(&w->draining, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&w->conns_lock);
 	if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL) != 0)
 		log_msg(LOG_ERROR, "event=epoll_ctl_failed error=\"%s\"",
 		    strerror(errno));
