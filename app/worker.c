@@ -30,31 +30,33 @@
  * event hands it to exactly one thread, which serves it and then re-arms
  * it (after which it must not touch it) or closes it; the hand-over also
  * passes through a striped lock, so that a race detector sees it (see
- * worker_arm()).  Nothing else reads its parser.  The listening socket (non-blocking, shared by every worker)
- * is in the set level-triggered: a free thread that sees it accepts one
- * connection and serves it at once, and while more may be waiting every
- * thread accepts another after each connection it served (see
- * worker_accept()).  A worker whose threads are all busy accepts nothing,
- * so new connections go to workers with a free thread.
- * Each thread owns its database
- * connection, memcached handle and buffers; only the shared counters and
- * the breaker block (atomics) are touched by several threads.
+ * worker_arm()).  Nothing else reads its parser.  The listening socket
+ * (non-blocking, shared by every worker) is in the set level-triggered: a
+ * free thread that sees it accepts one connection and serves it at once,
+ * and while more may be waiting every thread accepts another after each
+ * connection it served (see worker_accept()).  A worker whose threads are
+ * all busy accepts nothing, so new connections go to workers with a free
+ * thread.  Each thread owns its database connection, memcached handle and
+ * buffers; only the shared counters and the breaker block (atomics) are
+ * touched by several threads.
  *
  * The list of open connections is guarded by conns_lock; a connection
- * leaves it under the lock before its descriptor is closed, so the main
- * thread's sweep, which shutdown(2)s connections idle longer than
+ * joins it in the same critical section as its accept(2) and leaves it
+ * under the lock before its descriptor is closed, so the main thread's
+ * sweep, which shutdown(2)s connections idle longer than
  * app.idle_timeout_seconds (the thread that next sees the connection
- * closes it), never touches a reused descriptor.
+ * closes it), never touches a reused descriptor, and the drain's count
+ * never misses a connection being accepted.
  *
  * Drain (SIGTERM; the master sends it on stop and to the old workers on a
  * reload): the listening socket leaves this worker's set (other workers,
  * or the next generation, keep accepting); requests being read or handled
  * finish; kept connections are still served until the web server closes
  * them, since closing one ourselves races a request the server may be
- * sending on it at that very moment.  A connection being accepted as the
- * drain begins counts as open (see worker_accept()).  The web server's
- * upstream keepalive_timeout and keepalive_time (nginx/catalog.conf: 2 s
- * and 3 s) bound that; MASTER_DRAIN_SECONDS
+ * sending on it at that very moment (nginx resends no POST).  A connection
+ * being accepted as the drain begins counts as open (see worker_accept()).
+ * The web server's upstream keepalive_timeout and keepalive_time
+ * (nginx/catalog.conf: 2 s and 3 s) bound that; MASTER_DRAIN_SECONDS
  * bounds everything, after which quiet connections are closed.  A request
  * never ends the worker: every failure becomes an HTTP answer.
  */
