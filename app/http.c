@@ -77,7 +77,8 @@ http_path_feed(struct http_path *p, const char *s, int decode)
 		if (decode && c == '?')
 			break;
 		if (decode && c == '%') {
-			if ((hi = util_hex_digit(s[1])) < 0 || (lo = util_hex_digit(s[2])) < 0)
+			if ((hi = util_hex_digit(s[1])) < 0 ||
+			    (lo = util_hex_digit(s[2])) < 0)
 				return 400;
 			c = (char)(hi << 4 | lo);
 			if (c == '\0')

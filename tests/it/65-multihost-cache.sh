@@ -162,21 +162,11 @@ PY
 }
 
 mh_nginx_start() {
-	mkdir -p "$MH_DIR/nginx"
-	cat >"$MH_DIR/nginx/nginx.conf" <<NGINX
-daemon on;
-user root root;
-worker_processes 1;
-pid $MH_DIR/nginx/nginx.pid;
-error_log $MH_DIR/nginx/error.log;
-events { worker_connections 512; }
-http {
-	access_log off;
-	client_body_temp_path $MH_DIR/nginx/body;
-	fastcgi_temp_path $MH_DIR/nginx/fastcgi;
-	proxy_temp_path $MH_DIR/nginx/proxy;
-	uwsgi_temp_path $MH_DIR/nginx/uwsgi;
-	scgi_temp_path $MH_DIR/nginx/scgi;
+	mkdir -p "$MH_DIR/nginx" || return 1
+	{
+		echo 'daemon on;'
+		fixture_nginx_head "$MH_DIR/nginx" || return 1
+		cat <<NGINX
 	server {
 		listen 127.0.0.1:$MH_PA;
 		location / { include /etc/nginx/fastcgi_params; fastcgi_pass unix:$MH_DIR/a.sock; }

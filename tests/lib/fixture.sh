@@ -110,45 +110,58 @@ fixture_up() {
 # register how to stop them here; fixture_down runs these first, so a
 # bail-out leaves nothing running.
 FIX_ON_DOWN=()
-# fixture_nginx_conf DIR PORT UPSTREAM [LINE...]: DIR/nginx.conf for a
-# case's own nginx (nginx -c DIR/nginx.conf -p DIR/, in the foreground) on
-# 127.0.0.1:PORT in front of UPSTREAM (host:port), through the shipped
-# locations snippet, copied into DIR; each LINE goes into the upstream block.
-fixture_nginx_conf() {
-	local dir=$1 port=$2 up=$3
-	shift 3
-	mkdir -p "$dir/tmp" &&
-	    cp "$top_srcdir/nginx/catalog-locations.conf" /etc/nginx/fastcgi_params \
-	    "$dir/" || return 1
-	cat >"$dir/nginx.conf" <<-EOF
-	daemon off;
+fixture_on_down() {
+	FIX_ON_DOWN+=("$*")
+}
+
+# fixture_nginx_head DIR: the start of an nginx.conf for a case's own
+# nginx (nginx -c DIR/nginx.conf -p DIR/) up to and including "http {"
+# with its temporary directories under DIR/tmp (made here); the caller
+# says "daemon", writes its servers and closes the block.
+fixture_nginx_head() {
+	mkdir -p "$1/tmp" || return 1
+	cat <<-EOF
 	user root root;
 	worker_processes 1;
-	pid $dir/nginx.pid;
-	error_log $dir/error.log warn;
+	pid $1/nginx.pid;
+	error_log $1/error.log warn;
 	events { worker_connections 1024; }
 	http {
 	    access_log off;
-	    client_body_temp_path $dir/tmp/body;
-	    fastcgi_temp_path $dir/tmp/fastcgi;
-	    proxy_temp_path $dir/tmp/proxy;
-	    uwsgi_temp_path $dir/tmp/uwsgi;
-	    scgi_temp_path $dir/tmp/scgi;
-	    upstream catalog_app {
-	        server $up;
-	        $(printf '%s\n' "$@")
-	    }
-	    server {
-	        listen 127.0.0.1:$port;
-	        set \$catalog_www $top_srcdir/www;
-	        include catalog-locations.conf;
-	    }
-	}
+	    client_body_temp_path $1/tmp/body;
+	    fastcgi_temp_path $1/tmp/fastcgi;
+	    proxy_temp_path $1/tmp/proxy;
+	    uwsgi_temp_path $1/tmp/uwsgi;
+	    scgi_temp_path $1/tmp/scgi;
 	EOF
 }
 
-fixture_on_down() {
-	FIX_ON_DOWN+=("$*")
+# fixture_nginx_conf DIR PORT UPSTREAM [LINE...]: DIR/nginx.conf for a
+# case's own nginx in the foreground on 127.0.0.1:PORT in front of
+# UPSTREAM (host:port), through the shipped locations snippet, copied into
+# DIR; each LINE goes into the upstream block.
+fixture_nginx_conf() {
+	local dir=$1 port=$2 up=$3
+	shift 3
+	mkdir -p "$dir" &&
+	    cp "$top_srcdir/nginx/catalog-locations.conf" /etc/nginx/fastcgi_params \
+	    "$dir/" || return 1
+	{
+		echo 'daemon off;'
+		fixture_nginx_head "$dir" || return 1
+		cat <<-EOF
+		    upstream catalog_app {
+		        server $up;
+		        $(printf '%s\n' "$@")
+		    }
+		    server {
+		        listen 127.0.0.1:$port;
+		        set \$catalog_www $top_srcdir/www;
+		        include catalog-locations.conf;
+		    }
+		}
+		EOF
+	} >"$dir/nginx.conf"
 }
 
 fixture_down() {
